@@ -1,0 +1,39 @@
+# Two commands set everything up on a machine that has only Python:
+#   make demo   creates .venv, installs leadup, uploads sample_data/leads.csv to the embedded sandbox
+#   make test   installs the test dependencies and runs the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test check lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/leadup upload sample_data/leads.csv --sandbox --test --restart \
+		--output build/demo/leads.results.csv
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check uploader jobs tests bench
+	$(BIN)/ruff format --check uploader jobs tests bench
+
+check: lint test
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,5 @@
+"""`python -m uploader` is the `leadup` command."""
+
+from uploader.cli import main
+
+main()

@@ -1,0 +1,108 @@
+"""The public API of leadup: what the CLI and the jobs package call, and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uploader.model import Outcome
+from uploader.settings import PrepareOptions, ReadOptions, UploadSettings
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRequest:
+    """One file to upload and how."""
+
+    input_path: Path
+    settings: UploadSettings
+    output_path: Path | None = None  # default: <input stem>.results.csv beside the input
+    read: ReadOptions = ReadOptions()
+    prepare: PrepareOptions = PrepareOptions()
+    mapping_path: Path | None = None
+    restart: bool = False  # throw away an existing journal for this output and start over
+
+    @property
+    def results_path(self) -> Path:
+        return self.output_path or default_results_path(self.input_path)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadReport:
+    """What an upload (or a retry) did, for the summary, logs and exit code."""
+
+    input_path: Path
+    results_path: Path
+    journal_path: Path
+    counts: dict[Outcome, int]
+    status_counts: dict[str, int]
+    total_price: float
+    duration_s: float
+    requests: int = 0  # HTTP requests this run made
+    retries: int = 0  # of which were retries
+    rate_limited: int = 0  # 429 answers this run received
+    sent_this_run: int = 0  # rows that reached a final outcome by a request in this run
+    stopped: str = ""  # why the run stopped before finishing ("" when it finished)
+    resume_hint: str = ""  # the command that resumes it
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def created(self) -> int:
+        return self.counts.get(Outcome.CREATED, 0)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every row created; 1 finished, some not created; 3 stopped before finishing."""
+        if self.stopped or self.counts.get(Outcome.PENDING, 0):
+            return 3
+        return 0 if self.created == self.rows else 1
+
+
+def default_results_path(input_path: Path) -> Path:
+    """`<input stem>.results.csv` beside the input."""
+    return input_path.with_name(f"{input_path.stem}.results.csv")
+
+
+def journal_path_for(results_path: Path) -> Path:
+    """The journal lives beside the results file it renders."""
+    return results_path.with_name(results_path.name + ".journal")
+
+
+ProgressCallback = Callable[[Outcome, int], None]
+
+
+async def upload(
+    request: UploadRequest,
+    *,
+    on_progress: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
+) -> UploadReport:
+    """Upload one file (or resume its upload) and render its results file.
+
+    Raises UsageError (exit 2) before anything is sent when the file, mapping or options are
+    wrong; otherwise returns a report, also when the run stopped early.
+    """
+    from uploader.upload import run_upload
+
+    return await run_upload(request, on_progress=on_progress, stop=stop)
+
+
+async def retry(
+    results_path: Path,
+    settings: UploadSettings,
+    *,
+    include: Collection[Outcome] = (Outcome.FAILED,),
+    on_progress: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
+) -> UploadReport:
+    """Resend the rows of a results file whose outcome is in `include`; never a created row."""
+    from uploader.upload import run_retry
+
+    return await run_retry(
+        results_path, settings, include=include, on_progress=on_progress, stop=stop
+    )

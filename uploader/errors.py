@@ -1,0 +1,91 @@
+"""The one exception tree of leadup; retry and exit-code decisions key on it.
+
+    LeadupError                      anything leadup raises on purpose
+    ├── UsageError                   exit 2: bad options, configuration or input; nothing sent
+    │   ├── ConfigError              settings, credentials, mapping or job file
+    │   ├── InputError               the lead file itself (names file, row, column)
+    │   └── JournalError             the journal does not fit this run (input changed, locked)
+    ├── StopRun                      exit 3: the run stopped before finishing
+    │   ├── AuthRefused              401/403: the credentials were refused
+    │   └── CircuitOpen              the server kept failing; remaining rows stay pending
+    └── TransportError               one request went wrong (translated from aiohttp)
+        ├── NotSent                  retryable: the request never left (connect failed)
+        └── MaybeSent                ambiguous: it may have been applied (timeout, dropped)
+
+HTTP responses are data (`uploader.transport.ApiResponse`), not exceptions; their meaning
+for a row is decided in one place, `uploader.outcomes.classify`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LeadupError(Exception):
+    """Base of every error leadup raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(LeadupError):
+    """Bad usage, configuration or input: nothing was sent."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """Settings, credentials, a mapping file or a job file are wrong."""
+
+
+class InputError(UsageError):
+    """The lead file cannot be read or understood; names where, as precisely as known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.row = row
+        self.column = column
+        where = []
+        if self.path is not None:
+            where.append(str(self.path))
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class JournalError(UsageError):
+    """The journal beside the results file does not fit this run."""
+
+
+class StopRun(LeadupError):
+    """The run stopped before every row was finished; a resume completes it."""
+
+    exit_code = 3
+
+
+class AuthRefused(StopRun):
+    """The API refused the credentials (401 or 403)."""
+
+
+class CircuitOpen(StopRun):
+    """The API kept failing; dispatch stopped to stop hammering it."""
+
+
+class TransportError(LeadupError):
+    """One request did not produce an HTTP response."""
+
+
+class NotSent(TransportError):
+    """The request never reached the server (connection refused, DNS): safe to resend."""
+
+
+class MaybeSent(TransportError):
+    """The request may have been applied (timeout after sending, connection dropped)."""

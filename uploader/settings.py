@@ -1,0 +1,184 @@
+"""Policies and settings of an upload, as frozen data with units in their names."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from uploader.errors import ConfigError
+
+DEFAULT_API_URL = "https://usejuiced.com/api"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A source's credentials. Never printed: repr and str are redacted."""
+
+    api_key: str = field(default="", repr=False)
+    api_secret: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        key_env: str = "JUICED_API_KEY",
+        secret_env: str = "JUICED_API_SECRET",
+        token_env: str = "JUICED_API_TOKEN",
+    ) -> Credentials:
+        """Read Basic (key + secret) or Bearer (token) credentials from the environment."""
+        env = os.environ if env is None else env
+        token = env.get(token_env, "").strip()
+        key = env.get(key_env, "").strip()
+        secret = env.get(secret_env, "").strip()
+        if token:
+            return cls(token=token)
+        if key and secret:
+            return cls(api_key=key, api_secret=secret)
+        if key or secret:
+            missing = secret_env if key else key_env
+            raise ConfigError(f"{missing} is not set: Basic auth needs both {key_env} and {secret_env}")
+        raise ConfigError(
+            f"no credentials: set {token_env} (Bearer), or {key_env} and {secret_env} (Basic)"
+        )
+
+    @property
+    def scheme(self) -> str:
+        return "Bearer" if self.token else "Basic"
+
+    def authorization(self) -> str:
+        """The Authorization header value."""
+        if self.token:
+            return f"Bearer {self.token}"
+        raw = f"{self.api_key}:{self.api_secret}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every string that must never appear in output (for redaction)."""
+        values = [self.token, self.api_key, self.api_secret]
+        if self.api_key or self.token:
+            values.append(self.authorization().split(" ", 1)[1])
+        return tuple(v for v in values if v)
+
+    def __repr__(self) -> str:
+        return f"Credentials(scheme={self.scheme}, redacted)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how often a row is tried again."""
+
+    max_attempts: int = 5
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    retry_after_max_s: float = 120.0  # a Retry-After longer than this is clamped to it
+    rate_limited_max_s: float = 600.0  # a row refused by 429s for longer than this ends failed
+    retry_unsafe: bool = False  # resend requests that may have been applied (same key)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError("--max-attempts must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class RatePolicy:
+    """Pacing: an even request rate that backs off on 429 and recovers when they stop."""
+
+    rate_per_s: float = 10.0
+    min_rate_per_s: float = 0.2
+    decrease_factor: float = 0.85  # multiplicative decrease on a 429 episode
+    increase_per_s2: float = 1.0  # additive increase, requests/s gained per second of calm
+    probe_increase_per_s2: float = 0.1  # slower increase near the rate that last drew a 429
+
+    def __post_init__(self) -> None:
+        if not self.rate_per_s > 0:
+            raise ConfigError("--rate must be greater than 0")
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitPolicy:
+    """How long leadup keeps going while the server fails, before it stops with rows pending."""
+
+    failure_ratio: float = 0.5  # share of server failures among the recent requests
+    window: int = 20  # recent requests considered
+    pause_s: float = 5.0  # first pause when the circuit opens; doubles each time
+    max_pauses: int = 4  # past this many pauses the run stops (exit 3)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Where and how to reach the API."""
+
+    credentials: Credentials
+    base_url: str = DEFAULT_API_URL
+    partner_id: str = ""
+    timeout_s: float = 30.0  # from the moment a request is sent (DECISIONS: Timeouts)
+    connect_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_url(self.base_url)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSettings:
+    """Everything one upload needs besides the file."""
+
+    api: ApiSettings
+    concurrency: int = 8
+    rate: RatePolicy = RatePolicy()
+    retry: RetryPolicy = RetryPolicy()
+    circuit: CircuitPolicy = CircuitPolicy()
+    is_test: bool = False
+    grace_s: float = 5.0  # how long in-flight requests may finish after a stop is asked
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1")
+
+
+def check_url(url: str) -> None:
+    """Refuse URLs that are not http(s), and plain http to anything but loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"API URL must be http(s)://host/...: {url!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing to send credentials over plain http to {parts.hostname}; use https"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How to read the lead file; None means detect it."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = None  # 1-based line (CSV) or row (Excel) of the header
+    sheet: str | int | None = None  # Excel sheet by name or 0-based index
+    chunk_rows: int = 50_000  # CSV rows per chunk: memory follows this, not the file
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareOptions:
+    """How rows become leads: normalising, checks before sending, and test mode."""
+
+    country: str = "US"  # default region for phones and postal codes
+    require: tuple[str, ...] = ()  # fields the source marks required
+    keep_duplicates: bool = False  # send rows that repeat an earlier row's email or phone
+    is_test: bool = False  # send is_test: true
