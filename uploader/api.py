@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from uploader.model import Outcome
+from uploader.model import Outcome, RowResult
 from uploader.settings import PrepareOptions, ReadOptions, UploadSettings
 
 
@@ -18,8 +19,8 @@ class UploadRequest:
     input_path: Path
     settings: UploadSettings
     output_path: Path | None = None  # default: <input stem>.results.csv beside the input
-    read: ReadOptions = ReadOptions()
-    prepare: PrepareOptions = PrepareOptions()
+    read: ReadOptions = field(default_factory=ReadOptions)
+    prepare: PrepareOptions = field(default_factory=PrepareOptions)
     mapping_path: Path | None = None
     restart: bool = False  # throw away an existing journal for this output and start over
 
@@ -73,13 +74,23 @@ def journal_path_for(results_path: Path) -> Path:
     return results_path.with_name(results_path.name + ".journal")
 
 
-ProgressCallback = Callable[[Outcome, int], None]
+class ProgressSink(Protocol):
+    """Receives progress as rows finish; the CLI draws it, jobs ignore it."""
+
+    def start(self, total_rows: int, already: Mapping[Outcome, int]) -> None:
+        """Dispatch begins: the file's row count and the outcomes already final."""
+
+    def advance(self, result: RowResult) -> None:
+        """One row reached an outcome (pending included, when a run stops)."""
+
+    def notice(self, message: str) -> None:
+        """Something the user should see now (a pause, a stop)."""
 
 
 async def upload(
     request: UploadRequest,
     *,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
 ) -> UploadReport:
     """Upload one file (or resume its upload) and render its results file.
@@ -97,7 +108,7 @@ async def retry(
     settings: UploadSettings,
     *,
     include: Collection[Outcome] = (Outcome.FAILED,),
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
 ) -> UploadReport:
     """Resend the rows of a results file whose outcome is in `include`; never a created row."""

@@ -42,7 +42,9 @@ class Credentials:
             return cls(api_key=key, api_secret=secret)
         if key or secret:
             missing = secret_env if key else key_env
-            raise ConfigError(f"{missing} is not set: Basic auth needs both {key_env} and {secret_env}")
+            raise ConfigError(
+                f"{missing} is not set: Basic auth needs both {key_env} and {secret_env}"
+            )
         raise ConfigError(
             f"no credentials: set {token_env} (Bearer), or {key_env} and {secret_env} (Basic)"
         )
@@ -135,7 +137,6 @@ class UploadSettings:
     rate: RatePolicy = RatePolicy()
     retry: RetryPolicy = RetryPolicy()
     circuit: CircuitPolicy = CircuitPolicy()
-    is_test: bool = False
     grace_s: float = 5.0  # how long in-flight requests may finish after a stop is asked
 
     def __post_init__(self) -> None:

@@ -1,0 +1,150 @@
+"""What the column headers of real lead exports mean: aliases, prefixes, and extra-field keys.
+
+Headers are matched by the names real exports use (shared/guides/EXPORT-HEADERS.md), case-
+and punctuation-insensitively. Prefixed repeats (Outlook's Home/Business/Other, Salesforce's
+Mailing) are ranked so that the choice between them is deliberate and the same for every file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from uploader.model import STANDARD_FIELDS
+
+FULL_NAME = "full_name"  # mapping-file target: split into first_name / last_name
+IGNORE = "ignore"  # mapping-file target: leave the column out
+EXTRA_PREFIX = "extra:"  # mapping-file target prefix forcing an extra field, e.g. "extra:zip2"
+KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]*$")  # the API's rule for field keys
+# Keys an extra field must not take: they mean something else to the API.
+RESERVED_KEYS = frozenset((*STANDARD_FIELDS, "is_test"))
+
+# The headers real exports use, per target (EXPORT-HEADERS.md plus a few close cousins).
+# Within a field, earlier aliases win over later ones when a file has several.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "first_name": ("First Name", "FirstName", "Given Name", "FNAME", "fn"),
+    "last_name": ("Last Name", "LastName", "Family Name", "Surname", "LNAME", "ln"),
+    FULL_NAME: ("Full Name", "Name", "Person - Name", "Display Name", "Contact Name"),
+    "email": (
+        "Email",
+        "Email Address",
+        "E-mail 1 - Value",
+        "Email 1",
+    ),
+    "phone": (
+        "Phone",
+        "Phone Number",
+        "Phone 1 - Value",
+        "Telephone",
+        "Tel",
+        "Mobile",
+        "Mobile Phone",
+        "Mobile Phone Number",
+        "Mobile Number",
+        "Cell",
+        "Cell Phone",
+    ),
+    "address_1": (
+        "Address",
+        "Street",
+        "Street Address",
+        "Address 1",
+        "Address Line 1",
+        "Street 1",
+        "Address 1 - Street",
+    ),
+    "address_2": ("Address 2", "Address Line 2", "Street 2", "Street Address 2"),
+    "city": ("City", "Town", "Address 1 - City", "ct"),
+    "state": (
+        "State",
+        "State/Province",
+        "State/Region",
+        "Region",
+        "Province",
+        "Address 1 - Region",
+        "st",
+    ),
+    "zip": (
+        "Zip",
+        "Zip Code",
+        "ZIP/Postal Code",
+        "Postal Code",
+        "Post Code",
+        "Postcode",
+        "ZipCode",
+        "Address 1 - Postal Code",
+    ),
+    "county": ("County",),
+}
+
+# Prefixes exports put before a base header (Outlook: Home/Business/Other; Salesforce:
+# Mailing). Lower rank wins. Home beats Business because Juiced leads are people, reached at
+# home; Mailing is Salesforce's only contact address. A mapping file picks otherwise.
+_PREFIX_RANK: dict[str, int] = {
+    "": 0,
+    "mailing": 0,
+    "primary": 0,
+    "mobile": 1,
+    "home": 2,
+    "personal": 2,
+    "business": 3,
+    "work": 3,
+    "company": 3,
+    "other": 4,
+    "billing": 5,
+    "shipping": 6,
+}
+_NAME_TARGETS = frozenset(("first_name", "last_name", FULL_NAME))
+# Short aliases ("st", "fn") never combine with a prefix: "homest" means nothing.
+_MIN_PREFIXED_ALIAS = 4
+
+
+def header_key(text: str) -> str:
+    """A header reduced for matching: accents folded, lower case, letters and digits only."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]", "", folded.lower())
+
+
+_BASE: dict[str, tuple[str, int]] = {}  # header_key -> (target, alias order)
+for _target, _names in _ALIASES.items():
+    for _order, _name in enumerate(_names):
+        _BASE.setdefault(header_key(_name), (_target, _order))
+# Snake_case spellings (phone_number, zip_code, work_email ...) reduce to the same keys.
+
+
+def match_header(header: str) -> tuple[str, str, tuple[int, int]] | None:
+    """(target, prefix group, rank) a header names; None if unknown. Lower rank wins."""
+    key = header_key(header)
+    if key in _BASE:
+        target, order = _BASE[key]
+        return target, "", (0, order)
+    for prefix, rank in _PREFIX_RANK.items():
+        if prefix and key.startswith(prefix):
+            rest = key[len(prefix) :]
+            if len(rest) >= _MIN_PREFIXED_ALIAS and rest in _BASE:
+                target, order = _BASE[rest]
+                # Names take no prefix: "Company Name" is not the person's name.
+                if target not in _NAME_TARGETS:
+                    return target, ("" if rank == 0 else prefix), (rank, order)
+    return None
+
+
+def is_known_header(header: str) -> bool:
+    """True when the header names a standard field or a full name (for header-row detection)."""
+    return match_header(header) is not None
+
+
+def snake_key(header: str, position: int) -> str:
+    """An extra-field key from a header: snake_case, ASCII, valid for the API.
+
+    `What is your budget?` -> `what_is_your_budget`; `LeadSource` -> `lead_source`;
+    an empty header -> `column_<n>` (1-based), so the value is still sent under a stable key.
+    """
+    folded = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode("ascii")
+    folded = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", folded)
+    key = re.sub(r"[^a-z0-9]+", "_", folded.lower()).strip("_")
+    if not key:
+        return f"column_{position + 1}"
+    if key[0].isdigit():
+        key = "_" + key
+    return key

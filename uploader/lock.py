@@ -1,0 +1,95 @@
+"""One run per output: an exclusive lock on `<results>.lock`, naming the process holding it.
+
+`flock` belongs to the open file, so the kernel releases it when the process ends, however
+it ends: a lock file left by a run that died is not a lock, and needs no cleaning up. The
+file itself is never deleted, since unlinking a lock file lets two runs lock two different
+files of the same name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+
+from uploader.errors import JournalError
+
+_FILE_MODE = 0o600
+_PID_WAIT_S = 0.2  # how long to wait for a new holder to write its pid
+
+
+def lock_path_for(results_path: Path) -> Path:
+    """The lock file beside a results file."""
+    return results_path.with_name(results_path.name + ".lock")
+
+
+class OutputLock:
+    """Held for a whole upload or retry of one results file; refuses a second one at once."""
+
+    def __init__(self, results_path: Path) -> None:
+        self.results_path = results_path
+        self.path = lock_path_for(results_path)
+        self._fd: int | None = None
+
+    def __repr__(self) -> str:
+        return f"OutputLock({str(self.path)!r}, held={self.held})"
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock now."""
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise JournalError naming the process that has it."""
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this OutputLock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise JournalError(
+                f"{self.results_path} is in use by another leadup run (pid {holder});"
+                " wait for it or stop it"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let the next run in; the file stays (see the module docstring)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)  # no stale pid for the next reader to show
+            os.close(fd)  # closing the last descriptor releases the flock
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _holder(fd: int) -> str:
+    """The holder's pid; a holder that only just locked may not have written it yet."""
+    deadline = time.monotonic() + _PID_WAIT_S
+    while True:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        if text or time.monotonic() >= deadline:
+            return text if text.isdigit() else "unknown"
+        time.sleep(0.01)

@@ -1,0 +1,124 @@
+"""What an API answer or a transport error means for a row: final, retry, pause or stop.
+
+The one place that knows HTTP status codes. RFC 9110 §9.2.2: a POST the server does not
+deduplicate is resent automatically only when it was certainly not applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from uploader.model import Outcome
+from uploader.transport import ApiResponse
+
+# Never applied, so safe to resend: 408 Request Timeout, 425 Too Early, 503 Unavailable.
+_SAFE_TO_RETRY = frozenset({408, 425, 503})
+_AUTH = frozenset({401, 403})
+
+
+class Action(Enum):
+    """What the pool does next with a row."""
+
+    FINAL = "final"  # the row has its outcome
+    RETRY = "retry"  # certainly not applied: try again after a backoff
+    RATE_LIMITED = "rate_limited"  # 429: pause everyone, lower the rate, try again
+    AMBIGUOUS = "ambiguous"  # may have been applied: unknown, unless --retry-unsafe
+    AUTH = "auth"  # credentials refused: stop the run, the row stays pending
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The decision about one answer, with what the results line needs."""
+
+    action: Action
+    outcome: Outcome | None = None
+    http_status: int | None = None
+    lead_status: str = ""
+    price: float | None = None
+    lead_public_id: str = ""
+    error: str = ""
+    retry_after: str | None = None
+
+
+def judge_response(response: ApiResponse) -> Verdict:
+    """Decide what one HTTP answer means."""
+    status = response.status
+    if 200 <= status < 300:
+        return _created(response)
+    if status in _AUTH:
+        return Verdict(Action.AUTH, http_status=status, error=_auth_message(status))
+    if status == 429:
+        return Verdict(
+            Action.RATE_LIMITED,
+            http_status=status,
+            error="rate limited (429)",
+            retry_after=response.retry_after,
+        )
+    if status in _SAFE_TO_RETRY:
+        return Verdict(
+            Action.RETRY,
+            outcome=Outcome.FAILED,
+            http_status=status,
+            error=f"HTTP {status}: {error_text(response) or 'server unavailable'}",
+            retry_after=response.retry_after,
+        )
+    if status >= 500:
+        return Verdict(
+            Action.AMBIGUOUS,
+            outcome=Outcome.UNKNOWN,
+            http_status=status,
+            error=f"HTTP {status} after the lead was sent; it may have been created",
+        )
+    if 300 <= status < 400:
+        return Verdict(
+            Action.FINAL,
+            outcome=Outcome.REJECTED,
+            http_status=status,
+            error=f"HTTP {status} redirect: check the API URL",
+        )
+    return Verdict(
+        Action.FINAL,
+        outcome=Outcome.REJECTED,
+        http_status=status,
+        error=error_text(response) or f"HTTP {status}",
+    )
+
+
+def _created(response: ApiResponse) -> Verdict:
+    body = response.body if isinstance(response.body, dict) else {}
+    price = body.get("price")
+    public_id = body.get("lead_public_id") or body.get("lead_uuid") or ""
+    return Verdict(
+        Action.FINAL,
+        outcome=Outcome.CREATED,
+        http_status=response.status,
+        lead_status=str(body.get("status") or ""),
+        price=float(price) if isinstance(price, int | float) else None,
+        lead_public_id=str(public_id),
+        error="" if response.body is not None else "answer was not JSON",
+    )
+
+
+def error_text(response: ApiResponse) -> str:
+    """The server's reasons in one line: `field: reason; field: reason`, or its message."""
+    body: Any = response.body
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, dict) and errors:
+            parts = []
+            for field, reasons in errors.items():
+                reasons = reasons if isinstance(reasons, list) else [reasons]
+                parts.extend(f"{field}: {reason}" for reason in reasons)
+            return "; ".join(parts)
+        for key in ("error", "message"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key]
+    return " ".join(response.text.split())[:300]
+
+
+def _auth_message(status: int) -> str:
+    if status == 401:
+        return "HTTP 401: the API refused the credentials (JUICED_API_KEY/SECRET or TOKEN)"
+    return "HTTP 403: the credentials are not allowed to post leads to this source"

@@ -1,0 +1,401 @@
+"""The worker pool: a bounded queue feeding N workers that pace, post, retry and record rows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+
+from uploader.errors import MaybeSent, NotSent
+from uploader.journal import JournalWriter
+from uploader.model import Lead, Outcome, RowResult
+from uploader.outcomes import Action, Verdict, judge_response
+from uploader.ratelimit import Pacer, parse_retry_after
+from uploader.settings import CircuitPolicy, UploadSettings
+from uploader.transport import LeadTransport
+
+ResultCallback = Callable[[RowResult], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class PoolStats:
+    """Counters of one dispatch, for the summary and the log."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    finished: int = 0
+    stopped: str = ""  # why dispatch stopped early, "" when it ran out of rows
+
+
+class _TryAgain(Exception):
+    """An attempt that tenacity should follow with another one."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.error)
+        self.verdict = verdict
+
+
+class _Abandon(Exception):
+    """The run is stopping: this row goes back to pending, unsent."""
+
+
+@dataclass(slots=True)
+class _RowAttempts:
+    """Per-row bookkeeping across tenacity attempts."""
+
+    requests: int = 0
+    counted: int = 0  # attempts that use up --max-attempts (429s do not)
+    in_flight: bool = False  # a request is out and its answer not yet read
+    rate_limited_since: float | None = None
+
+
+class _Circuit:
+    """Opens when most recent requests failed on the server side; each opening pauses longer."""
+
+    def __init__(self, policy: CircuitPolicy) -> None:
+        self._policy = policy
+        self._recent: deque[bool] = deque(maxlen=policy.window)
+        self.openings = 0
+
+    def record(self, server_failed: bool) -> float | None:
+        """Note one answer; return a pause in seconds when the circuit opens, else None."""
+        self._recent.append(server_failed)
+        if len(self._recent) < self._policy.window:
+            return None
+        failures = sum(self._recent)
+        if failures / len(self._recent) < self._policy.failure_ratio:
+            if failures == 0:
+                self.openings = 0  # a healthy window forgives earlier storms
+            return None
+        self._recent.clear()
+        self.openings += 1
+        return self._policy.pause_s * 2 ** (self.openings - 1)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.openings > self._policy.max_pauses
+
+
+class LeadPool:
+    """Posts leads with bounded concurrency; every lead ends as exactly one RowResult.
+
+    A row whose request may have been applied is never resent unless `retry_unsafe` is set;
+    a row not yet sent when the run stops stays pending for a resume.
+    """
+
+    def __init__(
+        self,
+        transport: LeadTransport,
+        pacer: Pacer,
+        writer: JournalWriter,
+        settings: UploadSettings,
+        *,
+        on_result: ResultCallback | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._transport = transport
+        self._pacer = pacer
+        self._writer = writer
+        self._settings = settings
+        self._retry = settings.retry
+        self._on_result = on_result
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._clock = clock or asyncio.get_running_loop().time
+        self._wall_clock = wall_clock
+        self._circuit = _Circuit(settings.circuit)
+        self._stopping = asyncio.Event()
+        self.stats = PoolStats()
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (
+            f"<LeadPool requests={s.requests} retries={s.retries} 429s={s.rate_limited} "
+            f"finished={s.finished} rate={self._pacer.rate_per_s:.1f}/s stopped={s.stopped!r}>"
+        )
+
+    def stop(self, reason: str) -> None:
+        """Stop taking new rows; rows not yet sent stay pending. The first reason wins."""
+        if not self._stopping.is_set():
+            self.stats.stopped = reason
+            self._stopping.set()
+
+    async def run(self, leads: AsyncIterator[Lead], stop: asyncio.Event | None = None) -> PoolStats:
+        """Dispatch every lead from `leads` until they run out or the run is stopped."""
+        queue: asyncio.Queue[Lead | None] = asyncio.Queue(maxsize=2 * self._settings.concurrency)
+        workers = [
+            asyncio.create_task(self._worker(queue), name=f"leadup-worker-{i}")
+            for i in range(self._settings.concurrency)
+        ]
+        producer = asyncio.create_task(self._produce(leads, queue), name="leadup-producer")
+        watcher = asyncio.create_task(self._watch(stop), name="leadup-stop-watch")
+        try:
+            done_or_stop = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({producer, done_or_stop}, return_when=asyncio.FIRST_COMPLETED)
+            done_or_stop.cancel()
+            if self._stopping.is_set():
+                producer.cancel()
+                _drain(queue)  # queued rows stay pending in the journal
+            for _ in workers:
+                await queue.put(None)
+            await self._finish_workers(workers)
+        finally:
+            watcher.cancel()
+            producer.cancel()
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(producer, watcher, *workers, return_exceptions=True)
+        return self.stats
+
+    async def _finish_workers(self, workers: list[asyncio.Task[None]]) -> None:
+        """Wait for the workers; once stopping, requests still out get a grace period."""
+        running: set[asyncio.Task[None]] = set(workers)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while running and not self._stopping.is_set():
+                done, _ = await asyncio.wait(
+                    running | {stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                running -= done
+        finally:
+            stopping.cancel()
+        if running:
+            _, late = await asyncio.wait(running, timeout=self._settings.grace_s)
+            for task in late:
+                task.cancel()  # their rows are recorded unknown: they may have been applied
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _watch(self, stop: asyncio.Event | None) -> None:
+        if stop is not None:
+            await stop.wait()
+            self.stop("stopped on request")
+
+    async def _produce(self, leads: AsyncIterator[Lead], queue: asyncio.Queue[Lead | None]) -> None:
+        async for lead in leads:
+            if self._stopping.is_set():
+                return
+            await queue.put(lead)
+
+    async def _worker(self, queue: asyncio.Queue[Lead | None]) -> None:
+        while True:
+            lead = await queue.get()
+            if lead is None or self._stopping.is_set():
+                return
+            result = await self._send(lead)
+            self._record(result)
+
+    def _record(self, result: RowResult) -> None:
+        self._writer.record(result)
+        if result.outcome is not Outcome.PENDING:
+            self.stats.finished += 1
+        if self._on_result is not None:
+            self._on_result(result)
+
+    async def _send(self, lead: Lead) -> RowResult:
+        """One row through tenacity: attempts until a final verdict, a give-up or a stop."""
+        tries = _RowAttempts()
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_TryAgain),
+            stop=lambda state: self._should_give_up(state, tries),
+            wait=lambda state: self._wait_before_next(state, tries),
+            sleep=self._sleep_unless_stopping,
+            reraise=True,
+        )
+        try:
+            try:
+                async for attempt in retrying:
+                    with attempt:
+                        verdict = await self._attempt(lead, tries)
+            except _TryAgain as gave_up:
+                return self._give_up(lead, gave_up.verdict, tries)
+        except _Abandon:
+            return RowResult(
+                lead.row,
+                Outcome.PENDING,
+                attempts=tries.requests,
+                error="not sent: the run stopped first",
+            )
+        except asyncio.CancelledError:
+            # The grace period is over, or a second Ctrl-C: a request that is out may have
+            # been applied; a row between attempts was not.
+            if tries.in_flight:
+                self._record(
+                    RowResult(
+                        lead.row,
+                        Outcome.UNKNOWN,
+                        attempts=tries.requests,
+                        error="the run stopped while this lead was out; it may have been created",
+                    )
+                )
+            else:
+                self._record(
+                    RowResult(
+                        lead.row,
+                        Outcome.PENDING,
+                        attempts=tries.requests,
+                        error="not sent: the run stopped first",
+                    )
+                )
+            raise
+        return _result(lead, verdict, tries)
+
+    async def _attempt(self, lead: Lead, tries: _RowAttempts) -> Verdict:
+        """Send once; return a final verdict or raise _TryAgain / _Abandon."""
+        sent_at = await self._acquire()
+        tries.requests += 1
+        self.stats.requests += 1
+        if tries.requests > 1:
+            self.stats.retries += 1
+        tries.in_flight = True
+        await self._writer.in_flight(lead.row, tries.requests)
+        try:
+            response = await self._transport.post_lead(lead.payload, lead.idempotency_key)
+            verdict = judge_response(response)
+        except NotSent as exc:
+            verdict = Verdict(Action.RETRY, outcome=Outcome.FAILED, error=str(exc))
+        except MaybeSent as exc:
+            verdict = Verdict(Action.AMBIGUOUS, outcome=Outcome.UNKNOWN, error=str(exc))
+        tries.in_flight = False
+        self._observe(verdict, sent_at)
+
+        if verdict.action is Action.RATE_LIMITED:
+            if tries.rate_limited_since is None:
+                tries.rate_limited_since = self._clock()
+            raise _TryAgain(verdict)
+        tries.counted += 1
+        if verdict.action is Action.AUTH:
+            self.stop(verdict.error)
+            raise _Abandon
+        if verdict.action is Action.RETRY or (
+            verdict.action is Action.AMBIGUOUS and self._retry.retry_unsafe
+        ):
+            raise _TryAgain(verdict)
+        return verdict
+
+    def _observe(self, verdict: Verdict, sent_at: float) -> None:
+        """Feed the pacer and the circuit breaker with one answer."""
+        if verdict.action is Action.RATE_LIMITED:
+            self.stats.rate_limited += 1
+            self._pacer.on_rate_limited(sent_at)
+            pause_s = parse_retry_after(
+                verdict.retry_after, now=self._wall_clock(), max_s=self._retry.retry_after_max_s
+            )
+            self._pacer.pause(pause_s if pause_s is not None else self._retry.backoff_initial_s)
+            return
+        if verdict.http_status is not None:  # only real answers measure the server's pace
+            self._pacer.on_response(sent_at)
+        server_failed = verdict.action in (Action.RETRY, Action.AMBIGUOUS)
+        pause_s = self._circuit.record(server_failed)
+        if pause_s is None:
+            return
+        if self._circuit.exhausted:
+            self.stop(
+                "the API kept failing (server errors or no connection); stopped so as not "
+                "to hammer it: the rows not yet sent stay pending"
+            )
+        else:
+            self._pacer.pause(pause_s)
+
+    async def _acquire(self) -> float:
+        """A paced slot, unless the run stops while waiting for one."""
+        if self._stopping.is_set():
+            raise _Abandon
+        slot = asyncio.ensure_future(self._pacer.acquire())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({slot, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not slot.done():
+            slot.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await slot
+            raise _Abandon
+        return slot.result()
+
+    def _should_give_up(self, state: RetryCallState, tries: _RowAttempts) -> bool:
+        if tries.rate_limited_since is not None and state.outcome is not None:
+            exc = state.outcome.exception()
+            if isinstance(exc, _TryAgain) and exc.verdict.action is Action.RATE_LIMITED:
+                waited = self._clock() - tries.rate_limited_since
+                return waited >= self._retry.rate_limited_max_s
+        return tries.counted >= self._retry.max_attempts
+
+    def _wait_before_next(self, state: RetryCallState, tries: _RowAttempts) -> float:
+        """Full-jitter backoff; a 503's Retry-After delays this row; a 429 waits in the pacer."""
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if not isinstance(exc, _TryAgain) or exc.verdict.action is Action.RATE_LIMITED:
+            return 0.0
+        ceiling = min(
+            self._retry.backoff_max_s,
+            self._retry.backoff_initial_s * 2 ** max(tries.counted - 1, 0),
+        )
+        backoff = self._rng.uniform(0, ceiling)
+        told = parse_retry_after(
+            exc.verdict.retry_after, now=self._wall_clock(), max_s=self._retry.retry_after_max_s
+        )
+        return max(backoff, told) if told is not None else backoff
+
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        if seconds <= 0:
+            if self._stopping.is_set():
+                raise _Abandon
+            return
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        sleeping = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait({stopping, sleeping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            sleeping.cancel()
+        if self._stopping.is_set():
+            raise _Abandon
+
+    def _give_up(self, lead: Lead, verdict: Verdict, tries: _RowAttempts) -> RowResult:
+        if verdict.action is Action.RATE_LIMITED:
+            error = (
+                f"still rate limited (429) after {self._retry.rate_limited_max_s:g}s; "
+                "not created, safe to resend"
+            )
+            return RowResult(
+                lead.row, Outcome.FAILED, http_status=429, attempts=tries.requests, error=error
+            )
+        outcome = Outcome.UNKNOWN if verdict.action is Action.AMBIGUOUS else Outcome.FAILED
+        prefix = "gave up" if outcome is Outcome.UNKNOWN else "not sent"
+        return RowResult(
+            lead.row,
+            outcome,
+            http_status=verdict.http_status,
+            attempts=tries.requests,
+            error=f"{prefix} after {tries.counted} attempts: {verdict.error}",
+        )
+
+
+def _result(lead: Lead, verdict: Verdict, tries: _RowAttempts) -> RowResult:
+    assert verdict.outcome is not None
+    return RowResult(
+        row=lead.row,
+        outcome=verdict.outcome,
+        lead_status=verdict.lead_status,
+        price=verdict.price,
+        lead_public_id=verdict.lead_public_id,
+        http_status=verdict.http_status,
+        attempts=tries.requests,
+        error=verdict.error,
+    )
+
+
+def _drain(queue: asyncio.Queue[Lead | None]) -> None:
+    while not queue.empty():
+        queue.get_nowait()

@@ -1,0 +1,133 @@
+"""The preview behind `leadup validate` and `leadup mapping`: what would be sent, sending nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from uploader.api import default_results_path, journal_path_for
+from uploader.errors import UsageError
+from uploader.mapping import auto_map, describe, load_mapping, mapping_to_toml
+from uploader.model import Lead, Outcome, RowResult
+from uploader.normalise import Preparer
+from uploader.reading import Detected, open_table
+from uploader.results import write_results
+from uploader.settings import PrepareOptions, ReadOptions
+from uploader.upload import check_mapping
+
+_QUOTED = re.compile(r"""'[^']*'|"[^"]*\"""")
+_TOP_REASONS = 5
+
+
+@dataclass(slots=True)
+class Preview:
+    """What validate found: detection, mapping, samples, counts, reasons, results file."""
+
+    path: Path
+    detected: Detected
+    mapping: list[tuple[str, str]]
+    results_path: Path
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[Outcome] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def to_send(self) -> int:
+        return self.counts[Outcome.PENDING]
+
+    @property
+    def exit_code(self) -> int:
+        """DECISIONS: 0 every row would be sent, 1 some invalid or skipped."""
+        return 0 if self.to_send == sum(self.counts.values()) else 1
+
+
+def preview(
+    path: Path,
+    *,
+    read: ReadOptions,
+    prepare: PrepareOptions,
+    mapping_path: Path | None,
+    output: Path | None,
+    samples: int = 3,
+) -> Preview:
+    """Read, map, normalise and check every row; write the results file; send nothing."""
+    table = open_table(path, read)
+    mapping = load_mapping(mapping_path, table.columns) if mapping_path else auto_map(table.columns)
+    check_mapping(mapping, table)
+    results_path = output or default_results_path(path)
+    if journal_path_for(results_path).exists():
+        raise UsageError(
+            f"{results_path} belongs to an upload (its journal is beside it); "
+            "pass --output to write the validation results elsewhere"
+        )
+    found = Preview(path, table.detected, describe(mapping, table.columns), results_path)
+    preparer = Preparer(mapping, table.columns, prepare, table.sha256)
+
+    def lines() -> Iterator[tuple[RowResult, Sequence[str]]]:
+        for chunk in table.chunks():
+            for prepared, cells in preparer.prepare(chunk):
+                if isinstance(prepared, Lead):
+                    found.counts[Outcome.PENDING] += 1
+                    if len(found.samples) < samples:
+                        found.samples.append({"row": prepared.row, **prepared.payload})
+                    yield RowResult(prepared.row, Outcome.PENDING, error="would be sent"), cells
+                else:
+                    found.counts[prepared.outcome] += 1
+                    found.reasons[reason_kind(prepared.error)] += 1
+                    yield prepared, cells
+
+    write_results(results_path, table.columns, lines())
+    return found
+
+
+def reason_kind(error: str) -> str:
+    """An error without its quoted values, so that the same problem is counted once."""
+    kind = _QUOTED.sub("…", error)
+    return re.sub(r"\brow \d+\b", "row N", kind)
+
+
+def mapping_toml(path: Path, read: ReadOptions) -> str:
+    """The automatic mapping of a file as an editable TOML mapping file."""
+    table = open_table(path, read)
+    return mapping_to_toml(auto_map(table.columns), table.columns)
+
+
+def render_preview(found: Preview, console: Console) -> None:
+    """Print detection, the mapping table, sample leads, counts and the top problems."""
+    d = found.detected
+    parts = [f"format {d.format}"]
+    if d.encoding:
+        parts.append(f"encoding {d.encoding}")
+    if d.delimiter:
+        parts.append(f"delimiter {d.delimiter!r}")
+    if d.sheet:
+        parts.append(f"sheet {d.sheet!r}")
+    parts.append(f"header row {d.header_row}")
+    console.print(f"[bold]{found.path}[/]: " + ", ".join(parts))
+
+    table = RichTable(title="column mapping", header_style="bold")
+    table.add_column("column")
+    table.add_column("sent as")
+    for column, role in found.mapping:
+        table.add_row(column, role)
+    console.print(table)
+
+    for sample in found.samples:
+        console.print_json(json.dumps(sample, ensure_ascii=False))
+
+    total = sum(found.counts.values())
+    console.print(
+        f"rows: {total}  would be sent: {found.to_send}  "
+        f"invalid: {found.counts[Outcome.INVALID]}  skipped: {found.counts[Outcome.SKIPPED]}"
+    )
+    for reason, count in found.reasons.most_common(_TOP_REASONS):
+        console.print(f"  {count:>6} × {reason}", markup=False)
+    console.print(f"results file: {found.results_path} (nothing was sent)")

@@ -1,0 +1,126 @@
+"""The one network seam: post a lead with aiohttp and translate whatever happens.
+
+Everything else in leadup talks to the `LeadTransport` protocol and sees either an
+`ApiResponse` or one of the project's own `NotSent` / `MaybeSent` errors; no aiohttp object
+(whose reprs can carry the Authorization header) ever leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+import aiohttp
+
+from uploader import __version__
+from uploader.errors import MaybeSent, NotSent
+from uploader.settings import ApiSettings
+
+USER_AGENT = f"leadup/{__version__} (+aiohttp/{aiohttp.__version__})"
+_MAX_BODY_CHARS = 2000  # keep a hostile or huge error page out of the results file
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """An HTTP answer, reduced to what leadup decides on."""
+
+    status: int
+    body: Any  # parsed JSON, or None when the body was not JSON
+    text: str  # the raw body, truncated
+    retry_after: str | None = None  # the raw Retry-After header
+
+
+class LeadTransport(Protocol):
+    """Posts one lead; returns the answer or raises NotSent / MaybeSent."""
+
+    async def post_lead(self, payload: dict[str, Any], idempotency_key: str) -> ApiResponse: ...
+
+
+class HttpTransport:
+    """`POST {base_url}/leads` over one aiohttp session whose pool matches the concurrency."""
+
+    def __init__(self, api: ApiSettings, *, pool_size: int) -> None:
+        self._api = api
+        self._pool_size = pool_size
+        self._url = api.base_url.rstrip("/") + "/leads"
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> HttpTransport:
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Authorization": self._api.credentials.authorization(),
+        }
+        if self._api.partner_id:
+            headers["X-Partner-Id"] = self._api.partner_id
+        # sock_read bounds the wait for the answer once the request is written; waiting for a
+        # pooled connection is not counted (DECISIONS: Timeouts), and the pool is as large as
+        # the number of workers so nobody waits for one anyway.
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None,
+            sock_connect=self._api.connect_timeout_s,
+            sock_read=self._api.timeout_s,
+        )
+        connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size)
+        self._session = aiohttp.ClientSession(
+            headers=headers, timeout=timeout, connector=connector, raise_for_status=False
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def post_lead(self, payload: dict[str, Any], idempotency_key: str) -> ApiResponse:
+        """Send one lead. A redirect is not followed: a POST must not turn into a GET."""
+        if self._session is None:
+            raise RuntimeError("HttpTransport used outside `async with`")
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            async with self._session.post(
+                self._url,
+                data=data,
+                headers={"Idempotency-Key": idempotency_key},
+                allow_redirects=False,
+            ) as response:
+                raw = await response.read()
+                return _to_response(response.status, raw, response.headers.get("Retry-After"))
+        except aiohttp.ConnectionTimeoutError:
+            raise NotSent(f"could not connect to {self._api.base_url} in time") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise NotSent(f"could not connect to {self._api.base_url}: {_reason(exc)}") from None
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise MaybeSent(
+                f"no answer within {self._api.timeout_s:g}s after sending; may have been created"
+            ) from None
+        except aiohttp.ClientError as exc:
+            # Disconnected, reset or a truncated answer after the request was written.
+            raise MaybeSent(
+                f"connection lost during the request ({type(exc).__name__}); may have been created"
+            ) from None
+
+
+def _to_response(status: int, raw: bytes, retry_after: str | None) -> ApiResponse:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        body = json.loads(text) if text.strip() else None
+    except ValueError:
+        body = None
+    return ApiResponse(
+        status=status, body=body, text=text[:_MAX_BODY_CHARS], retry_after=retry_after
+    )
+
+
+def _reason(exc: aiohttp.ClientConnectorError) -> str:
+    """The OS-level reason only: the exception's own text can name the request."""
+    return exc.os_error.strerror or type(exc.os_error).__name__

@@ -1,0 +1,278 @@
+"""The three phases of an upload (load, dispatch, render) for a new run, a resume and a retry."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Collection
+from dataclasses import asdict
+from itertools import islice
+from pathlib import Path
+
+import pandas as pd
+
+from uploader.api import ProgressSink, UploadReport, UploadRequest, journal_path_for
+from uploader.errors import InputError, JournalError, UsageError
+from uploader.journal import Journal, JournalWriter
+from uploader.lock import OutputLock
+from uploader.mapping import Mapping, auto_map, load_mapping
+from uploader.model import Lead, Outcome
+from uploader.normalise import Preparer
+from uploader.pool import LeadPool, PoolStats
+from uploader.ratelimit import Pacer
+from uploader.reading import Table, open_table
+from uploader.results import read_results, write_results
+from uploader.settings import PrepareOptions, UploadSettings
+from uploader.transport import HttpTransport
+
+_FETCH_BATCH = 500  # pending rows read from the journal at a time
+_EDITABLE = frozenset({Outcome.REJECTED, Outcome.INVALID})  # retry re-reads their fixed cells
+
+
+async def run_upload(
+    request: UploadRequest,
+    *,
+    on_progress: ProgressSink | None = None,
+    stop: asyncio.Event | None = None,
+) -> UploadReport:
+    """Upload a file, or resume the upload its journal records."""
+    started = time.monotonic()
+    results_path = request.results_path
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    with OutputLock(results_path):
+        table = await asyncio.to_thread(open_table, request.input_path, request.read)
+        mapping = (
+            load_mapping(request.mapping_path, table.columns)
+            if request.mapping_path
+            else auto_map(table.columns)
+        )
+        check_mapping(mapping, table)
+        journal = _open_journal(request, table)
+        try:
+            if journal.loaded:
+                recovered = journal.recover_in_flight(resend=request.settings.retry.retry_unsafe)
+                notes.append(f"resumed {journal.path.name}")
+                if recovered:
+                    fate = "to resend" if request.settings.retry.retry_unsafe else "as unknown"
+                    notes.append(
+                        f"{recovered} rows were in flight when the last run stopped: {fate}"
+                    )
+            else:
+                await asyncio.to_thread(_load, journal, table, mapping, request.prepare)
+            return await _dispatch_and_render(
+                journal, request.settings, results_path, started, notes, on_progress, stop
+            )
+        finally:
+            journal.close()
+
+
+async def run_retry(
+    results_path: Path,
+    settings: UploadSettings,
+    *,
+    include: Collection[Outcome],
+    on_progress: ProgressSink | None = None,
+    stop: asyncio.Event | None = None,
+) -> UploadReport:
+    """Resend the rows of a results file whose outcome is in `include`; never a created one."""
+    include = frozenset(include)
+    if Outcome.CREATED in include:
+        raise UsageError("created rows are never resent")
+    started = time.monotonic()
+    journal_path = journal_path_for(results_path)
+    if not journal_path.exists():
+        raise JournalError(
+            f"{results_path}: no journal beside it ({journal_path.name}); "
+            "leadup retry needs the journal that leadup upload wrote next to the results"
+        )
+    notes: list[str] = []
+    with OutputLock(results_path):
+        journal = Journal.open_existing(journal_path)
+        try:
+            recovered = journal.recover_in_flight(resend=settings.retry.retry_unsafe)
+            if recovered:
+                notes.append(f"{recovered} rows were in flight when the last run stopped")
+            fixed = await asyncio.to_thread(_apply_fixes, journal, results_path, include)
+            if fixed:
+                notes.append(f"{fixed} rows re-read from the edited results file")
+            requeued = journal.requeue(include - _EDITABLE)
+            notes.append(f"{requeued + fixed} rows to resend")
+            return await _dispatch_and_render(
+                journal, settings, results_path, started, notes, on_progress, stop
+            )
+        finally:
+            journal.close()
+
+
+def check_mapping(mapping: Mapping, table: Table) -> None:
+    """A file where nothing maps to zip would be a file of invalid rows: say so instead."""
+    if "zip" not in mapping.fields.values() and "zip" not in mapping.constants:
+        headers = ", ".join(repr(c) for c in table.columns[:12])
+        raise InputError(
+            f"no column maps to zip (the API requires it); columns are {headers}. "
+            "Write a mapping with `leadup mapping FILE > mapping.toml` and pass --mapping",
+            path=table.path,
+        )
+
+
+def _open_journal(request: UploadRequest, table: Table) -> Journal:
+    """Open the run's journal; one left half-loaded by a crash is simply started over."""
+    path = journal_path_for(request.results_path)
+    restart = request.restart
+    if path.exists() and not restart:
+        try:
+            existing = Journal.open_existing(path)
+        except JournalError:
+            existing = None
+        if existing is None or not existing.loaded:
+            restart = True  # nothing was sent from a journal that never finished loading
+        if existing is not None:
+            existing.close()
+    return Journal.open(
+        path,
+        input_sha256=table.sha256,
+        input_name=str(table.path),
+        columns=table.columns,
+        restart=restart,
+    )
+
+
+def _load(journal: Journal, table: Table, mapping: Mapping, options: PrepareOptions) -> None:
+    """Phase 1: every row into the journal, pending or already final. Nothing is sent."""
+    preparer = Preparer(mapping, table.columns, options, table.sha256)
+    for chunk in table.chunks():
+        journal.add(preparer.prepare(chunk))
+    journal.set_meta("mapping", json.dumps(asdict(mapping)))
+    journal.set_meta("prepare", json.dumps(asdict(options)))
+    journal.mark_loaded()
+
+
+async def _dispatch_and_render(
+    journal: Journal,
+    settings: UploadSettings,
+    results_path: Path,
+    started: float,
+    notes: list[str],
+    on_progress: ProgressSink | None,
+    stop: asyncio.Event | None,
+) -> UploadReport:
+    """Phase 2 and 3: send what is pending, then render the results file, also on a stop."""
+    if on_progress is not None:
+        counts = journal.counts()
+        on_progress.start(sum(counts.values()), counts)
+    stats = PoolStats()
+    try:
+        if journal.pending_count():
+            stats = await _dispatch(journal, settings, on_progress, stop)
+    except asyncio.CancelledError:
+        stats.stopped = stats.stopped or "interrupted"
+    await asyncio.to_thread(write_results, results_path, journal.columns, journal.results())
+    return UploadReport(
+        input_path=Path(journal.input_name),
+        results_path=results_path,
+        journal_path=journal.path,
+        counts=journal.counts(),
+        status_counts=journal.status_counts(),
+        total_price=journal.total_price(),
+        duration_s=time.monotonic() - started,
+        requests=stats.requests,
+        retries=stats.retries,
+        rate_limited=stats.rate_limited,
+        sent_this_run=stats.finished,
+        stopped=stats.stopped,
+        notes=notes,
+    )
+
+
+async def _dispatch(
+    journal: Journal,
+    settings: UploadSettings,
+    on_progress: ProgressSink | None,
+    stop: asyncio.Event | None,
+) -> PoolStats:
+    pacer = Pacer(settings.rate)
+    on_result = on_progress.advance if on_progress is not None else None
+    async with (
+        HttpTransport(settings.api, pool_size=settings.concurrency) as transport,
+        JournalWriter(journal) as writer,
+    ):
+        pool = LeadPool(transport, pacer, writer, settings, on_result=on_result)
+        try:
+            return await pool.run(_pending(journal), stop)
+        except asyncio.CancelledError:
+            pool.stats.stopped = pool.stats.stopped or "interrupted"
+            raise
+
+
+async def _pending(journal: Journal) -> AsyncIterator[Lead]:
+    """Stream pending rows from the journal without blocking the event loop."""
+    rows = journal.pending(_FETCH_BATCH)
+    while batch := await asyncio.to_thread(lambda: list(islice(rows, _FETCH_BATCH))):
+        for lead in batch:
+            yield lead
+
+
+def _apply_fixes(journal: Journal, results_path: Path, include: frozenset[Outcome]) -> int:
+    """Re-prepare rejected/invalid rows from the (possibly edited) results file."""
+    editable = include & _EDITABLE
+    if not editable:
+        return 0
+    columns, lines = read_results(results_path)
+    if tuple(columns) != tuple(journal.columns):
+        raise JournalError(
+            f"{results_path}: its input columns differ from the journal's; "
+            "edit cell values only, not the header"
+        )
+    mapping = _mapping_from_meta(journal)
+    options = PrepareOptions(**_json_meta(journal, "prepare"))
+    recorded = {r.row: cells for r, cells in journal.results() if r.outcome in editable}
+    count = 0
+    for leading, cells in lines:
+        row = int(leading["row"])
+        if row not in recorded:
+            continue
+        # An edited row is a new request and gets a key of its own; an unedited one keeps its.
+        seed = journal.input_sha256
+        if list(cells) != list(recorded[row]):
+            seed = hashlib.sha256((seed + json.dumps(cells)).encode()).hexdigest()
+        preparer = Preparer(mapping, columns, options, seed)
+        frame = pd.DataFrame([cells], index=[row], columns=range(len(cells)), dtype=object)
+        ((prepared, _),) = list(preparer.prepare(frame))
+        if isinstance(prepared, Lead):
+            journal.update_row(
+                row,
+                cells=cells,
+                payload=prepared.payload,
+                idempotency_key=prepared.idempotency_key,
+                result=None,
+            )
+            count += 1
+        else:
+            journal.update_row(
+                row, cells=cells, payload=None, idempotency_key=None, result=prepared
+            )
+    return count
+
+
+def _json_meta(journal: Journal, key: str) -> dict:
+    raw = journal.get_meta(key)
+    if raw is None:
+        raise JournalError(f"{journal.path}: the journal has no {key!r} record")
+    value = json.loads(raw)
+    if key == "prepare":
+        value["require"] = tuple(value.get("require", ()))
+    return value
+
+
+def _mapping_from_meta(journal: Journal) -> Mapping:
+    raw = _json_meta(journal, "mapping")
+    return Mapping(
+        fields={int(k): v for k, v in raw["fields"].items()},
+        extras={int(k): v for k, v in raw["extras"].items()},
+        constants=dict(raw["constants"]),
+        ignored=tuple(raw["ignored"]),
+        full_name=raw["full_name"],
+    )
