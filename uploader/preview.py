@@ -23,7 +23,8 @@ from uploader.results import write_results
 from uploader.settings import PrepareOptions, ReadOptions
 from uploader.upload import check_mapping
 
-_QUOTED = re.compile(r"""'[^']*'|"[^"]*\"""")
+# `column "Email": "jane@" is not ...` -> the value goes, the column stays.
+_COLUMN_VALUE = re.compile(r"""(column (?:"[^"]*"|'[^']*')): (?:"[^"]*"|'[^']*')""")
 _TOP_REASONS = 5
 
 
@@ -90,7 +91,7 @@ def preview(
 
 def reason_kind(error: str) -> str:
     """An error without its quoted values, so that the same problem is counted once."""
-    kind = _QUOTED.sub("…", error)
+    kind = _COLUMN_VALUE.sub(r"\1: …", error)
     return re.sub(r"\brow \d+\b", "row N", kind)
 
 

@@ -73,7 +73,7 @@ class BarProgress:
         self._task: TaskID | None = None
 
     def start(self, total_rows: int, already: Mapping[Outcome, int]) -> None:
-        self._counts.update({o: n for o, n in already.items() if o is not Outcome.PENDING})
+        self._counts.update({o: n for o, n in already.items() if n and o is not Outcome.PENDING})
         done = sum(self._counts.values())
         self._progress.start()
         self._task = self._progress.add_task(
@@ -118,7 +118,7 @@ class LineProgress:
     def start(self, total_rows: int, already: Mapping[Outcome, int]) -> None:
         self._total = total_rows
         self._started = True
-        self._counts.update({o: n for o, n in already.items() if o is not Outcome.PENDING})
+        self._counts.update({o: n for o, n in already.items() if n and o is not Outcome.PENDING})
         self._emit()
 
     def advance(self, result: RowResult) -> None:

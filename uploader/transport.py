@@ -86,6 +86,7 @@ class HttpTransport:
         if self._session is None:
             raise RuntimeError("HttpTransport used outside `async with`")
         data = json.dumps(payload, ensure_ascii=False).encode()
+        error: NotSent | MaybeSent
         try:
             async with self._session.post(
                 self._url,
@@ -96,18 +97,22 @@ class HttpTransport:
                 raw = await response.read()
                 return _to_response(response.status, raw, response.headers.get("Retry-After"))
         except aiohttp.ConnectionTimeoutError:
-            raise NotSent(f"could not connect to {self._api.base_url} in time") from None
+            error = NotSent(f"could not connect to {self._api.base_url} in time")
         except aiohttp.ClientConnectorError as exc:
-            raise NotSent(f"could not connect to {self._api.base_url}: {_reason(exc)}") from None
+            error = NotSent(f"could not connect to {self._api.base_url}: {_reason(exc)}")
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise MaybeSent(
+            error = MaybeSent(
                 f"no answer within {self._api.timeout_s:g}s after sending; may have been created"
-            ) from None
+            )
         except aiohttp.ClientError as exc:
             # Disconnected, reset or a truncated answer after the request was written.
-            raise MaybeSent(
-                f"connection lost during the request ({type(exc).__name__}); may have been created"
-            ) from None
+            error = MaybeSent(
+                f"connection lost during the request ({type(exc).__name__}); "
+                "may have been created"
+            )
+        # Raised outside the handlers so that no aiohttp exception (whose request_info can
+        # carry the Authorization header) rides along as __context__.
+        raise error
 
 
 def _to_response(status: int, raw: bytes, retry_after: str | None) -> ApiResponse:

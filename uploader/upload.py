@@ -119,24 +119,13 @@ def check_mapping(mapping: Mapping, table: Table) -> None:
 
 
 def _open_journal(request: UploadRequest, table: Table) -> Journal:
-    """Open the run's journal; one left half-loaded by a crash is simply started over."""
-    path = journal_path_for(request.results_path)
-    restart = request.restart
-    if path.exists() and not restart:
-        try:
-            existing = Journal.open_existing(path)
-        except JournalError:
-            existing = None
-        if existing is None or not existing.loaded:
-            restart = True  # nothing was sent from a journal that never finished loading
-        if existing is not None:
-            existing.close()
+    """Open the run's journal (Journal.open starts over one that never finished loading)."""
     return Journal.open(
-        path,
+        journal_path_for(request.results_path),
         input_sha256=table.sha256,
         input_name=str(table.path),
         columns=table.columns,
-        restart=restart,
+        restart=request.restart,
     )
 
 
