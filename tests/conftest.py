@@ -14,19 +14,36 @@ from uploader import api
 from uploader.sandbox import Sandbox, SandboxConfig
 from uploader.settings import ApiSettings, RatePolicy, RetryPolicy, UploadSettings
 
-HEADER = ["First Name", "Last Name", "Email", "Phone", "Street Address", "City", "State",
-          "Zip Code", "Lead Source"]
+HEADER = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Street Address",
+    "City",
+    "State",
+    "Zip Code",
+    "Lead Source",
+]
 
 
 def lead_rows(count: int, *, start: int = 0, zip_code: str = "02139") -> list[list[str]]:
     """`count` distinct, valid leads (unique email and phone per row)."""
     rows = []
     for i in range(start, start + count):
-        rows.append([
-            f"First{i}", f"Last{i}", f"person{i}@example.com",
-            f"617-{200 + i // 10000:03d}-{i % 10000:04d}", f"{i} Main St", "Cambridge", "MA",
-            zip_code, "Trade show",
-        ])
+        rows.append(
+            [
+                f"First{i}",
+                f"Last{i}",
+                f"person{i}@example.com",
+                f"617-{200 + i // 10000:03d}-{i % 10000:04d}",
+                f"{i} Main St",
+                "Cambridge",
+                "MA",
+                zip_code,
+                "Trade show",
+            ]
+        )
     return rows
 
 

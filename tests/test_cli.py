@@ -17,8 +17,9 @@ SECRET = "s3cr3t-Value-That-Must-Not-Leak"
 KEY = "key-Visible-Only-In-Env"
 
 
-def leadup(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def leadup(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JUICED_")}
     return subprocess.run(
         [sys.executable, "-m", "uploader", *args],
@@ -93,13 +94,15 @@ def test_bearer_token_works(tmp_path: Path, sandbox: Sandbox) -> None:
     [
         (["upload", "{file}"], {}, "no credentials"),
         (["upload", "{file}"], {"JUICED_API_KEY": KEY}, "JUICED_API_SECRET is not set"),
-        (["upload", "{file}", "--api-url", "http://example.com/api"],
-         {"JUICED_API_TOKEN": SECRET}, "plain http"),
+        (
+            ["upload", "{file}", "--api-url", "http://example.com/api"],
+            {"JUICED_API_TOKEN": SECRET},
+            "plain http",
+        ),
         (["upload", "{file}", "--api-url", "ftp://x"], {"JUICED_API_TOKEN": SECRET}, "http(s)"),
         (["upload", "{dir}/missing.csv"], {"JUICED_API_TOKEN": SECRET}, "does not exist"),
         (["upload", "{file}", "--rate", "0"], {"JUICED_API_TOKEN": SECRET}, "--rate"),
-        (["upload", "{file}", "--concurrency", "0"], {"JUICED_API_TOKEN": SECRET},
-         "--concurrency"),
+        (["upload", "{file}", "--concurrency", "0"], {"JUICED_API_TOKEN": SECRET}, "--concurrency"),
         (["retry", "{file}"], {"JUICED_API_TOKEN": SECRET}, "no journal"),
     ],
 )

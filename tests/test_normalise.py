@@ -248,6 +248,12 @@ def test_canadian_postal_codes_are_stable(code: str) -> None:
     assert value == f"{code[:3]} {code[-3:]}".upper()
 
 
+@given(st.lists(st.text(max_size=8), max_size=6))
+def test_column_forms_agree_with_per_value(values: list[str]) -> None:
+    assert f.collapse_column(values) == [f.collapse(v) for v in values]
+    assert f.strip_column(values) == [v.strip() for v in values]
+
+
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
 def test_collapse_trims_and_keeps_case(text: str) -> None:
     out = f.collapse(text)

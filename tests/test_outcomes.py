@@ -8,8 +8,9 @@ from uploader.transport import ApiResponse
 
 
 def answer(status: int, body: object = None, retry_after: str | None = None) -> ApiResponse:
-    return ApiResponse(status=status, body=body, text="" if body is None else str(body),
-                       retry_after=retry_after)
+    return ApiResponse(
+        status=status, body=body, text="" if body is None else str(body), retry_after=retry_after
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,11 +41,18 @@ def test_status_table(status: int, action: Action, outcome: Outcome | None) -> N
 
 
 def test_created_carries_status_price_and_id() -> None:
-    body = {"lead_uuid": "u", "lead_public_id": "lead_" + "a" * 26, "status": "duplicate",
-            "price": 0.0}
+    body = {
+        "lead_uuid": "u",
+        "lead_public_id": "lead_" + "a" * 26,
+        "status": "duplicate",
+        "price": 0.0,
+    }
     verdict = judge_response(answer(201, body))
     assert (verdict.lead_status, verdict.price, verdict.lead_public_id) == (
-        "duplicate", 0.0, "lead_" + "a" * 26)
+        "duplicate",
+        0.0,
+        "lead_" + "a" * 26,
+    )
 
 
 def test_created_accepts_unknown_status_and_missing_public_id() -> None:
@@ -55,11 +63,16 @@ def test_created_accepts_unknown_status_and_missing_public_id() -> None:
 
 
 def test_validation_errors_name_field_and_reason() -> None:
-    body = {"message": "The given data was invalid.",
-            "errors": {"email": ["The email field must be a valid email address."],
-                       "zip": ["bad zip", "too short"]}}
+    body = {
+        "message": "The given data was invalid.",
+        "errors": {
+            "email": ["The email field must be a valid email address."],
+            "zip": ["bad zip", "too short"],
+        },
+    }
     assert error_text(answer(422, body)) == (
-        "email: The email field must be a valid email address.; zip: bad zip; zip: too short")
+        "email: The email field must be a valid email address.; zip: bad zip; zip: too short"
+    )
 
 
 def test_ping_error_shape() -> None:

@@ -25,7 +25,12 @@ def test_validate_sends_nothing_and_fills_in_problems(tmp_path: Path) -> None:
     assert "nothing was sent" in done.stdout
     lines = results_of(tmp_path / "leads.results.csv")
     assert [line["outcome"] for line in lines] == [
-        "pending", "invalid", "pending", "skipped", "pending"]
+        "pending",
+        "invalid",
+        "pending",
+        "skipped",
+        "pending",
+    ]
     assert "jane@" in lines[1]["error"] and "Email" in lines[1]["error"]
     assert lines[3]["error"] == "same lead as row 2"
 
@@ -54,17 +59,27 @@ def test_validate_will_not_overwrite_an_uploads_results(tmp_path: Path) -> None:
 
 def test_mapping_file_round_trip(tmp_path: Path) -> None:
     header = ["Given Name", "Surname", "E-mail Address", "Mobile", "Postcode", "Budget?"]
-    path = write_csv(tmp_path / "leads.csv", [["Ann", "Lee", "ann@example.com",
-                                               "617-555-0100", "02139", "5k"]], header=header)
+    path = write_csv(
+        tmp_path / "leads.csv",
+        [["Ann", "Lee", "ann@example.com", "617-555-0100", "02139", "5k"]],
+        header=header,
+    )
     mapping = leadup("mapping", str(path))
     assert mapping.returncode == 0, mapping.stderr
     text = mapping.stdout.replace('"Budget?" = "budget"', '"Budget?" = "ignore"')
     text = text.replace('# lead_source = "Trade show"', 'lead_source = "Expo"')
     (tmp_path / "mapping.toml").write_text(text)
     with sandbox_in_thread(SandboxConfig()) as sb:
-        done = leadup("upload", str(path), "--mapping", str(tmp_path / "mapping.toml"),
-                      env=sb.env())
+        done = leadup(
+            "upload", str(path), "--mapping", str(tmp_path / "mapping.toml"), env=sb.env()
+        )
         assert done.returncode == 0, done.stderr
         (lead,) = sb.state.leads
-    assert lead.payload == {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com",
-                            "phone": "617-555-0100", "zip": "02139", "lead_source": "Expo"}
+    assert lead.payload == {
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "email": "ann@example.com",
+        "phone": "617-555-0100",
+        "zip": "02139",
+        "lead_source": "Expo",
+    }

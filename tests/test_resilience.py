@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
 import os
 import random
 import signal
@@ -12,6 +11,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,8 +80,9 @@ def test_killed_twice_then_resumed(tmp_path: Path, slow_sandbox: Sandbox) -> Non
         wait_for_requests(slow_sandbox, before + chooser.randint(20, 80))
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=10)
-    done = leadup("upload", str(path), "--concurrency", "16", "--rate", "400",
-                  env=env_for(slow_sandbox))
+    done = leadup(
+        "upload", str(path), "--concurrency", "16", "--rate", "400", env=env_for(slow_sandbox)
+    )
     assert done.returncode in (0, 1), done.stderr
     lines = assert_invariants(path, rows, slow_sandbox)
     unknown = [line for line in lines if line["outcome"] == "unknown"]
@@ -123,7 +124,7 @@ def test_second_ctrl_c_stops_at_once_in_flight_unknown(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         time.sleep(0.3)
         process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=10)
+        _, stderr = process.communicate(timeout=10)
         assert time.monotonic() - asked < 3
         assert process.returncode == 3, stderr
         lines = results_of(default_results_path(path))
@@ -138,8 +139,9 @@ async def test_retry_resends_exactly_the_failed_rows(tmp_path: Path) -> None:
     # Rows 2 and 3 (the first two requests) meet 503s until their attempts run out.
     script = tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(4))
     async with running_sandbox(script=script) as sb:
-        first = await upload(path, sb, concurrency=1,
-                             retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01))
+        first = await upload(
+            path, sb, concurrency=1, retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01)
+        )
         assert first.counts[Outcome.FAILED] == 2
         before = sb.state.request_count
         from tests.conftest import fast_settings
@@ -162,12 +164,14 @@ async def test_retry_include_unknown_and_never_created(tmp_path: Path) -> None:
 
         plain = await api.retry(default_results_path(path), fast_settings(sb))
         assert plain.requests == 0  # unknown is not resent without being asked
-        report = await api.retry(default_results_path(path), fast_settings(sb),
-                                 include={Outcome.FAILED, Outcome.UNKNOWN})
+        report = await api.retry(
+            default_results_path(path), fast_settings(sb), include={Outcome.FAILED, Outcome.UNKNOWN}
+        )
         assert report.requests == 1
         with pytest.raises(Exception, match="never resent"):
-            await api.retry(default_results_path(path), fast_settings(sb),
-                            include={Outcome.CREATED})
+            await api.retry(
+                default_results_path(path), fast_settings(sb), include={Outcome.CREATED}
+            )
     assert [line["outcome"] for line in results_of(default_results_path(path))] == ["created"] * 3
 
 
@@ -180,13 +184,15 @@ async def test_retry_rejected_row_after_fixing_it_in_the_results_file(tmp_path: 
         results = default_results_path(path)
         text = results.read_text(encoding="utf-8-sig")
         assert "bad email" in text
-        results.write_text(text.replace("person0@example.com", "fixed0@example.com"),
-                           encoding="utf-8-sig")
+        results.write_text(
+            text.replace("person0@example.com", "fixed0@example.com"), encoding="utf-8-sig"
+        )
         from tests.conftest import fast_settings
         from uploader import api
 
-        report = await api.retry(results, fast_settings(sb),
-                                 include={Outcome.FAILED, Outcome.REJECTED})
+        report = await api.retry(
+            results, fast_settings(sb), include={Outcome.FAILED, Outcome.REJECTED}
+        )
     assert report.exit_code == 0
     (lead,) = [lead for lead in sb.state.leads if lead.payload["email"] == "fixed0@example.com"]
     assert lead.payload["first_name"] == "First0"
@@ -221,7 +227,9 @@ async def test_circuit_breaker_stops_a_5xx_storm_with_rows_pending(tmp_path: Pat
     path = write_csv(tmp_path / "leads.csv", lead_rows(200))
     async with running_sandbox(error_503_ratio=1.0) as sb:
         report = await upload(
-            path, sb, concurrency=4,
+            path,
+            sb,
+            concurrency=4,
             retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.002),
             circuit=CircuitPolicy(window=10, pause_s=0.05, max_pauses=2),
         )

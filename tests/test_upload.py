@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -81,12 +81,24 @@ async def test_idempotency_key_is_stable_across_attempts_and_runs(tmp_path: Path
 @pytest.mark.parametrize(
     ("scripted", "outcome", "http_status", "error_part"),
     [
-        (Scripted(status=422, body={"message": "The given data was invalid.",
-                                    "errors": {"email": ["The email field must be a valid "
-                                                         "email address."]}}),
-         "rejected", "422", "email: The email field must be a valid email address."),
-        (Scripted(status=422, body={"error": "Ping ID has expired"}),
-         "rejected", "422", "Ping ID has expired"),
+        (
+            Scripted(
+                status=422,
+                body={
+                    "message": "The given data was invalid.",
+                    "errors": {"email": ["The email field must be a valid email address."]},
+                },
+            ),
+            "rejected",
+            "422",
+            "email: The email field must be a valid email address.",
+        ),
+        (
+            Scripted(status=422, body={"error": "Ping ID has expired"}),
+            "rejected",
+            "422",
+            "Ping ID has expired",
+        ),
         (Scripted(status=500), "unknown", "500", "may have been created"),
         (Scripted(status=502), "unknown", "502", "may have been created"),
         (Scripted(action="drop"), "unknown", "", "may have been created"),
@@ -266,3 +278,36 @@ async def test_2000_rows_through_a_faulty_server(tmp_path: Path) -> None:
     assert unknown == sb.state.count(500) + sb.state.dropped_count
     assert len(created) + unknown == 2000
     assert report.rows == 2000
+
+
+class RecordingSink:
+    """A ProgressSink that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.total = -1
+        self.results: list[Outcome] = []
+        self.notices: list[str] = []
+
+    def start(self, total_rows, already) -> None:
+        self.total = total_rows
+
+    def advance(self, result) -> None:
+        self.results.append(result.outcome)
+
+    def notice(self, message: str) -> None:
+        self.notices.append(message)
+
+
+async def test_progress_sees_every_row_and_the_429_pause(lead_file) -> None:
+    from tests.conftest import fast_settings
+    from uploader import api
+
+    path = lead_file(5)
+    sink = RecordingSink()
+    script = (Scripted(status=429, headers={"Retry-After": "1"}),)
+    async with running_sandbox(script=script) as sb:
+        request = api.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=1))
+        await api.upload(request, on_progress=sink)
+    assert sink.total == 5
+    assert sink.results == [Outcome.CREATED] * 5
+    assert len(sink.notices) == 1 and "429" in sink.notices[0] and "1s" in sink.notices[0]

@@ -21,6 +21,7 @@ from uploader.settings import CircuitPolicy, UploadSettings
 from uploader.transport import LeadTransport
 
 ResultCallback = Callable[[RowResult], None]
+NoticeCallback = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -99,6 +100,7 @@ class LeadPool:
         settings: UploadSettings,
         *,
         on_result: ResultCallback | None = None,
+        on_notice: NoticeCallback | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
@@ -110,6 +112,8 @@ class LeadPool:
         self._settings = settings
         self._retry = settings.retry
         self._on_result = on_result
+        self._on_notice = on_notice
+        self._announced_until = 0.0
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock or asyncio.get_running_loop().time
@@ -291,7 +295,10 @@ class LeadPool:
             pause_s = parse_retry_after(
                 verdict.retry_after, now=self._wall_clock(), max_s=self._retry.retry_after_max_s
             )
-            self._pacer.pause(pause_s if pause_s is not None else self._retry.backoff_initial_s)
+            self._pause(
+                pause_s if pause_s is not None else self._retry.backoff_initial_s,
+                "rate limited (429): pausing every worker; rate now {rate:.1f}/s",
+            )
             return
         if verdict.http_status is not None:  # only real answers measure the server's pace
             self._pacer.on_response(sent_at)
@@ -305,7 +312,15 @@ class LeadPool:
                 "to hammer it: the rows not yet sent stay pending"
             )
         else:
-            self._pacer.pause(pause_s)
+            self._pause(pause_s, "the API keeps failing: pausing every worker")
+
+    def _pause(self, seconds: float, why: str) -> None:
+        """Pause the pool; tell the user once per pause that lasts long enough to notice."""
+        self._pacer.pause(seconds)
+        until = self._clock() + seconds
+        if self._on_notice is not None and seconds >= 1 and until > self._announced_until + 0.5:
+            self._announced_until = until
+            self._on_notice(why.format(rate=self._pacer.rate_per_s) + f" for {seconds:.0f}s")
 
     async def _acquire(self) -> float:
         """A paced slot, unless the run stops while waiting for one."""

@@ -1,4 +1,4 @@
-"""The preview behind `leadup validate` and `leadup mapping`: what would be sent, sending nothing."""
+"""The preview behind `leadup validate` and `leadup mapping`: shows what would be sent."""
 
 from __future__ import annotations
 
@@ -130,5 +130,5 @@ def render_preview(found: Preview, console: Console) -> None:
         f"invalid: {found.counts[Outcome.INVALID]}  skipped: {found.counts[Outcome.SKIPPED]}"
     )
     for reason, count in found.reasons.most_common(_TOP_REASONS):
-        console.print(f"  {count:>6} × {reason}", markup=False)
+        console.print(f"  {count:>6} x {reason}", markup=False)
     console.print(f"results file: {found.results_path} (nothing was sent)")

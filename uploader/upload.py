@@ -184,11 +184,14 @@ async def _dispatch(
 ) -> PoolStats:
     pacer = Pacer(settings.rate)
     on_result = on_progress.advance if on_progress is not None else None
+    on_notice = on_progress.notice if on_progress is not None else None
     async with (
         HttpTransport(settings.api, pool_size=settings.concurrency) as transport,
         JournalWriter(journal) as writer,
     ):
-        pool = LeadPool(transport, pacer, writer, settings, on_result=on_result)
+        pool = LeadPool(
+            transport, pacer, writer, settings, on_result=on_result, on_notice=on_notice
+        )
         try:
             return await pool.run(_pending(journal), stop)
         except asyncio.CancelledError:
