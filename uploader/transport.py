@@ -107,8 +107,7 @@ class HttpTransport:
         except aiohttp.ClientError as exc:
             # Disconnected, reset or a truncated answer after the request was written.
             error = MaybeSent(
-                f"connection lost during the request ({type(exc).__name__}); "
-                "may have been created"
+                f"connection lost during the request ({type(exc).__name__}); may have been created"
             )
         # Raised outside the handlers so that no aiohttp exception (whose request_info can
         # carry the Authorization header) rides along as __context__.
