@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import asdict
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from uploader.api import ProgressSink, UploadReport, UploadRequest, journal_path_for
-from uploader.errors import InputError, JournalError, UsageError
+from uploader.errors import InputError, JournalError, StopRun, UsageError
 from uploader.journal import Journal, JournalWriter
 from uploader.lock import OutputLock
 from uploader.mapping import Mapping, auto_map, load_mapping
@@ -61,7 +62,7 @@ async def run_upload(
                         f"{recovered} rows were in flight when the last run stopped: {fate}"
                     )
             else:
-                await asyncio.to_thread(_load, journal, table, mapping, request.prepare)
+                await _load_unless_stopped(journal, table, mapping, request.prepare, stop)
             return await _dispatch_and_render(
                 journal, request.settings, results_path, started, notes, on_progress, stop
             )
@@ -129,10 +130,37 @@ def _open_journal(request: UploadRequest, table: Table) -> Journal:
     )
 
 
-def _load(journal: Journal, table: Table, mapping: Mapping, options: PrepareOptions) -> None:
+async def _load_unless_stopped(
+    journal: Journal,
+    table: Table,
+    mapping: Mapping,
+    options: PrepareOptions,
+    stop: asyncio.Event | None,
+) -> None:
+    """Run phase 1 on a thread; a stop asked meanwhile ends it at the next chunk."""
+    abort = threading.Event()
+    watcher = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    if watcher is not None:
+        watcher.add_done_callback(lambda _: abort.set())
+    try:
+        await asyncio.to_thread(_load, journal, table, mapping, options, abort)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+def _load(
+    journal: Journal,
+    table: Table,
+    mapping: Mapping,
+    options: PrepareOptions,
+    abort: threading.Event,
+) -> None:
     """Phase 1: every row into the journal, pending or already final. Nothing is sent."""
     preparer = Preparer(mapping, table.columns, options, table.sha256)
     for chunk in table.chunks():
+        if abort.is_set():
+            raise StopRun(f"stopped while reading {table.path}; nothing was sent")
         journal.add(preparer.prepare(chunk))
     journal.set_meta("mapping", json.dumps(asdict(mapping)))
     journal.set_meta("prepare", json.dumps(asdict(options)))
