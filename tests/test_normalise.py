@@ -373,6 +373,15 @@ def test_duplicates_across_chunks_by_email_or_phone() -> None:
     ]
 
 
+def test_empty_chunk_and_unmapped_file() -> None:
+    empty = pd.DataFrame([], columns=range(2), dtype=object)
+    prep = Preparer(auto_map(["Email", "Zip"]), ["Email", "Zip"], PrepareOptions(), "0" * 64)
+    assert list(prep.prepare(empty)) == []
+    m = Mapping({}, {}, {"zip": "02139"}, (0,), None)
+    [(lead, _)] = _prepare(["Notes"], {2: ["x"]}, mapping=m)
+    assert isinstance(lead, Lead) and lead.payload == {"zip": "02139"}
+
+
 def test_keep_duplicates_sends_them() -> None:
     rows = {2: ["a@x.com", "02139"], 3: ["a@x.com", "02139"]}
     out = _prepare(["Email", "Zip"], rows, PrepareOptions(keep_duplicates=True))

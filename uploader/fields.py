@@ -48,26 +48,36 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-# Whitespace str.split() splits on, other than the plain space; and runs a value would lose.
-_UNTIDY = re.compile(
-    r"(?:^|\x00) |  | (?:\x00|$)|[\t\n\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a"
-    r"\u2028\u2029\u202f\u205f\u3000]"
+# Whitespace str.split() splits on, other than the plain space (a character class alone, so
+# that the search over a whole joined column runs at C speed).
+_ODD_SPACE = re.compile(
+    "[\t\n\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
-_UNTRIMMED = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+
+
+def _plain_column(values: list[str], joined: str) -> bool:
+    """True when no value of the column has an edge space or odd whitespace (joined by NUL)."""
+    return (
+        joined.count("\x00") == len(values) - 1
+        and " \x00" not in joined
+        and "\x00 " not in joined
+        and joined[:1] != " "
+        and joined[-1:] != " "
+        and _ODD_SPACE.search(joined) is None
+    )
 
 
 def collapse_column(values: list[str]) -> list[str]:
-    """`collapse` over a column; when no value needs it (one C-speed search), the column."""
+    """`collapse` over a column; when no value needs it (C-speed searches), the column."""
     joined = "\x00".join(values)
-    if joined.count("\x00") == len(values) - 1 and not _UNTIDY.search(joined):
+    if _plain_column(values, joined) and "  " not in joined:
         return values
     return [" ".join(v.split()) for v in values]
 
 
 def strip_column(values: list[str]) -> list[str]:
-    """Each value trimmed; when none needs it (one C-speed search), the column as it is."""
-    joined = "\x00".join(values)
-    if joined.count("\x00") == len(values) - 1 and not _UNTRIMMED.search(joined):
+    """Each value trimmed; when none needs it (C-speed searches), the column as it is."""
+    if _plain_column(values, "\x00".join(values)):
         return values
     return [v.strip() for v in values]
 

@@ -68,30 +68,37 @@ class _Seen:
         self.hashes = np.empty(0, dtype=np.int64)  # sorted
         self.rows = np.empty(0, dtype=np.int32)
         self.pending: dict[int, int] = {}  # this chunk's values: hash -> first row
+        self.pending_bulk: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes, rows), unique
 
-    def lookup(self, values: list[str]) -> tuple[list[int], list[int]]:
-        """(first row in earlier chunks or 0, hash) for each value of a chunk's column."""
+    def lookup(self, hashes: np.ndarray) -> np.ndarray:
+        """The first row each hash had in earlier chunks, or 0."""
         self.commit()
-        hashes = np.fromiter((hash(v) for v in values), dtype=np.int64, count=len(values))
         if not len(self.hashes):
-            return [0] * len(values), hashes.tolist()
+            return np.zeros(len(hashes), dtype=np.int64)
         at = np.minimum(np.searchsorted(self.hashes, hashes), len(self.hashes) - 1)
-        earlier = np.where(self.hashes[at] == hashes, self.rows[at], 0)
-        return earlier.tolist(), hashes.tolist()
+        return np.where(self.hashes[at] == hashes, self.rows[at], 0)
 
     def commit(self) -> None:
         """Fold the values of the last chunk into the sorted arrays."""
-        if not self.pending:
+        if not self.pending and not self.pending_bulk:
             return
-        new = np.fromiter(self.pending, dtype=np.int64, count=len(self.pending))
-        new_rows = np.fromiter(self.pending.values(), dtype=np.int32, count=len(self.pending))
+        parts = [
+            *self.pending_bulk,
+            (
+                np.fromiter(self.pending, dtype=np.int64, count=len(self.pending)),
+                np.fromiter(self.pending.values(), dtype=np.int64, count=len(self.pending)),
+            ),
+        ]
+        new = np.concatenate([h for h, _ in parts])
+        new_rows = np.concatenate([r for _, r in parts]).astype(np.int32)
         order = np.argsort(new)
         new, new_rows = new[order], new_rows[order]
-        # Insert the few new values where they belong: one copy of the arrays, no full sort.
+        # Insert the new values where they belong: one copy of the arrays, no full sort.
         at = np.searchsorted(self.hashes, new)
         self.hashes = np.insert(self.hashes, at, new)
         self.rows = np.insert(self.rows, at, new_rows)
         self.pending = {}
+        self.pending_bulk = []
 
 
 def _show(value: str) -> str:
@@ -221,11 +228,10 @@ class Preparer:
         }
         if not self.options.keep_duplicates:
             self._find_duplicates(rows, keys, values, held)
-        sha = self.file_sha256
-        results: list[Lead | RowResult] = [
-            Lead(row, payload, idempotency_key(sha, row)) if i not in held else held[i]
-            for i, (row, payload) in enumerate(zip(rows, payloads, strict=False))
-        ]
+        keys_by_row = map(idempotency_key, repeat(self.file_sha256), rows)
+        results: list[Lead | RowResult] = list(map(Lead, rows, payloads, keys_by_row))
+        for i, held_back in held.items():
+            results[i] = held_back
         return results
 
     def _find_duplicates(
@@ -238,47 +244,42 @@ class Preparer:
         """Hold back (as skipped) rows whose email or phone an earlier sent row had.
 
         Only rows that can be duplicates (a value seen in an earlier chunk, or repeated in
-        this one) are walked in order; every other sent row is just remembered, in bulk.
+        this one) are walked in order, few as they are; every other sent row is remembered
+        in bulk with numpy.
         """
         n = len(rows)
-        none = [""] * n
-        emails = values[keys.index("email")] if "email" in keys else none
-        phones = values[keys.index("phone")] if "phone" in keys else none
-        seen_e, seen_p = self._seen_email, self._seen_phone
-        email_before, email_hash = seen_e.lookup(emails)
-        phone_before, phone_hash = seen_p.lookup(phones)
-        repeated = _repeated(email_hash, emails) | _repeated(phone_hash, phones)
-        suspects = sorted(
-            repeated
-            | {i for i, r in enumerate(email_before) if r}
-            | {i for i, r in enumerate(phone_before) if r}
-        )
-        email_now, phone_now = seen_e.pending, seen_p.pending
-        for i in suspects:
-            if i in held:
+        row_numbers = np.asarray(rows, dtype=np.int64)
+        unheld = np.ones(n, dtype=bool)
+        unheld[list(held)] = False
+        stores = []
+        suspect = np.zeros(n, dtype=bool)
+        for name, seen in (("email", self._seen_email), ("phone", self._seen_phone)):
+            if name not in keys:
                 continue
+            column = values[keys.index(name)]
+            present = np.asarray(column, dtype=object) != ""
+            hashes = np.fromiter(map(hash, column), dtype=np.int64, count=n)
+            before = seen.lookup(hashes)
+            suspect |= present & ((before > 0) | _repeated(hashes, present))
+            stores.append((column, present, hashes, before, seen))
+        for i in np.flatnonzero(suspect & unheld).tolist():
             first = 0
-            if emails[i]:
-                first = email_before[i] or email_now.get(email_hash[i], 0)
-            if not first and phones[i]:
-                first = phone_before[i] or phone_now.get(phone_hash[i], 0)
+            for column, _, hashes, before, seen in stores:
+                if column[i]:
+                    first = int(before[i]) or seen.pending.get(int(hashes[i]), 0)
+                    if first:
+                        break
             if first:
                 held[i] = RowResult(rows[i], Outcome.SKIPPED, error=f"same lead as row {first}")
                 continue
-            if emails[i]:
-                email_now.setdefault(email_hash[i], rows[i])
-            if phones[i]:
-                phone_now.setdefault(phone_hash[i], rows[i])
-        # Every other sent row: its values are new and unique here, so remember them in bulk.
-        done = held.keys() | set(suspects)
-        for column, hashes, now in (
-            (emails, email_hash, email_now),
-            (phones, phone_hash, phone_now),
-        ):
-            if not done and "" not in column:
-                now.update(zip(hashes, rows, strict=True))
-            else:
-                now.update({hashes[i]: rows[i] for i in range(n) if column[i] and i not in done})
+            for column, _, hashes, _, seen in stores:
+                if column[i]:
+                    seen.pending.setdefault(int(hashes[i]), rows[i])
+        # Every other sent row: its values are new and unique in the chunk.
+        plain = unheld & ~suspect
+        for _, present, hashes, _, seen in stores:
+            take = plain & present
+            seen.pending_bulk.append((hashes[take], row_numbers[take]))
 
     def _check_required(
         self, keys: list[str], values: list[list[str]], n: int, problems: dict[int, dict[str, str]]
@@ -327,15 +328,13 @@ def _check_mapping(mapping: Mapping, columns: Sequence[str]) -> None:
         raise ConfigError(f"the mapping names a column the file does not have ({width} columns)")
 
 
-def _repeated(hashes: list[int], values: list[str]) -> set[int]:
-    """Offsets of non-empty values that occur more than once in the chunk."""
-    present = [h for h, v in zip(hashes, values, strict=True) if v]
-    if len(set(present)) == len(present):  # the usual case, decided at C speed
-        return set()
-    counts: dict[int, int] = {}
-    for h in present:
-        counts[h] = counts.get(h, 0) + 1
-    return {i for i, (h, v) in enumerate(zip(hashes, values, strict=True)) if v and counts[h] > 1}
+def _repeated(hashes: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Which present values occur more than once in the chunk (by hash)."""
+    ordered = np.sort(hashes[present])
+    twins = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(twins):
+        return np.zeros(len(hashes), dtype=bool)
+    return present & np.isin(hashes, twins)
 
 
 def _sparse(out: list[f.Checked]) -> dict[int, str]:

@@ -1,0 +1,130 @@
+"""The inbox folder: which files are complete and ready, hashing, and collision-safe archiving.
+
+Vendors upload slowly, over shares and SFTP, so a file is only taken once it has not been
+modified for `settle_s` seconds; partial names (`.part`, `.tmp`, dotfiles, Excel's `~$` owner
+files) are never taken at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from uploader.api import default_results_path, journal_path_for
+
+# Suffixes that upload tools give a file while it is still being written.
+PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".swp")
+_HASH_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFile:
+    """One candidate file as seen by a scan."""
+
+    path: Path
+    size_bytes: int
+    mtime_s: float  # seconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class InboxScan:
+    """Files ready to take (oldest first) and files still being written."""
+
+    ready: tuple[InboxFile, ...]
+    waiting: tuple[InboxFile, ...]
+
+
+def is_partial_name(name: str) -> bool:
+    """Names that belong to a file still being written, or that are not the vendor's data."""
+    lowered = name.lower()
+    return name.startswith((".", "~$")) or lowered.endswith(PARTIAL_SUFFIXES)
+
+
+def matches(name: str, patterns: Iterable[str]) -> bool:
+    """Case-insensitive glob match: vendors send `LEADS.CSV` as often as `leads.csv`."""
+    lowered = name.lower()
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
+
+
+def scan_inbox(inbox: Path, patterns: Iterable[str], *, settle_s: float, now_s: float) -> InboxScan:
+    """Sort the inbox's matching files into ready and waiting; `now_s` is the caller's clock."""
+    patterns = tuple(patterns)
+    ready: list[InboxFile] = []
+    waiting: list[InboxFile] = []
+    with os.scandir(inbox) as entries:
+        for entry in entries:
+            if is_partial_name(entry.name) or not matches(entry.name, patterns):
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+                stat = entry.stat()
+            except FileNotFoundError:  # moved away between listing and stat
+                continue
+            seen = InboxFile(Path(entry.path), stat.st_size, stat.st_mtime)
+            settled = now_s - stat.st_mtime >= settle_s
+            (ready if settled else waiting).append(seen)
+    ready.sort(key=lambda f: (f.mtime_s, f.path.name))
+    waiting.sort(key=lambda f: (f.mtime_s, f.path.name))
+    return InboxScan(tuple(ready), tuple(waiting))
+
+
+def unchanged(seen: InboxFile) -> bool:
+    """True while the file still has the size and mtime the scan saw."""
+    try:
+        stat = seen.path.stat()
+    except FileNotFoundError:
+        return False
+    return stat.st_size == seen.size_bytes and stat.st_mtime == seen.mtime_s
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of the file's content: the ledger's key, whatever the file is called."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def archive_name(archive: Path, name: str, taken: Collection[str] = ()) -> Path:
+    """A path in `archive` for a file called `name` that clobbers nothing.
+
+    Free means: no file of that name, none for its results file or journal (`a.csv` and
+    `a.xlsx` share `a.results.csv`), and not reserved by an unfinished upload (`taken`).
+    Collisions get `-2`, `-3`, ... before the suffix.
+    """
+    candidate = archive / name
+    stem, suffix = candidate.stem, candidate.suffix
+    number = 1
+    while True:
+        results = default_results_path(candidate)
+        used = (candidate, results, journal_path_for(results))
+        if not any(p.name in taken or p.exists() for p in used):
+            return candidate
+        number += 1
+        candidate = archive / f"{stem}-{number}{suffix}"
+
+
+def move_into(source: Path, target: Path) -> Path:
+    """Move `source` to `target` without overwriting; a taken target gets a fresh name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            # link + unlink refuses to overwrite, where rename would silently replace.
+            os.link(source, target)
+        except FileExistsError:
+            target = archive_name(target.parent, target.name)
+            continue
+        except OSError:
+            # Another filesystem, or one without hard links: copy, then remove.
+            target = archive_name(target.parent, target.name)
+            shutil.move(os.fspath(source), os.fspath(target))
+            return target
+        os.unlink(source)
+        return target

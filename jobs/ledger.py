@@ -1,0 +1,317 @@
+"""The job ledger (SQLite): which file contents were sent, where they went, and every run.
+
+Files are keyed by the sha256 of their content, not their name, so a file re-dropped or
+renamed by the vendor is recognised and not sent twice. A file is `started` (committed before
+its first row is sent), then `done` or `error`; a run killed mid-file leaves it `started`, and
+the next run resumes it into the same results file, whose journal knows which rows were sent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    sha256 TEXT PRIMARY KEY,
+    file_name TEXT NOT NULL,        -- the name it had in the inbox
+    archived_path TEXT NOT NULL,    -- where it was (or will be) moved
+    results_path TEXT NOT NULL,
+    status TEXT NOT NULL,           -- started | done | error
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    counts TEXT NOT NULL DEFAULT '{}',
+    total_price REAL NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,             -- run | reprocess
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    exit_code INTEGER,
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS run_files (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    sha256 TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    status TEXT NOT NULL,           -- done | duplicate | error | interrupted
+    counts TEXT NOT NULL DEFAULT '{}',
+    total_price REAL NOT NULL DEFAULT 0,
+    exit_code INTEGER NOT NULL,
+    duration_s REAL NOT NULL DEFAULT 0
+);
+"""
+
+STARTED, DONE, ERROR = "started", "done", "error"
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file content the job has taken."""
+
+    sha256: str
+    file_name: str
+    archived_path: Path
+    results_path: Path
+    status: str
+    started_at: str
+    finished_at: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    total_price: float = 0.0
+    exit_code: int | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One past run (or reprocess) with its totals over the files it handled."""
+
+    id: int
+    kind: str
+    started_at: str
+    finished_at: str | None
+    exit_code: int | None
+    error: str
+    file_names: tuple[str, ...]
+    rows: int
+    created: int
+    total_price: float
+
+    @property
+    def not_created(self) -> int:
+        """Rows that ended any other way than created."""
+        return self.rows - self.created
+
+
+class Ledger:
+    """The ledger of one job. Every write commits at once: a SIGKILL loses nothing recorded."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    def open(cls, path: Path) -> Ledger:
+        """Open (creating if needed) the ledger at `path`."""
+        db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        db.execute("PRAGMA journal_mode=WAL")  # `list`/`history` read while a run writes
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        path.chmod(0o600)
+        return cls(db)
+
+    @classmethod
+    def open_existing(cls, path: Path) -> Ledger | None:
+        """The ledger if the job has ever run, else None (reading never creates state)."""
+        return cls.open(path) if path.exists() else None
+
+    def close(self) -> None:
+        """Close the connection (everything is already committed)."""
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # files
+
+    def get(self, sha256: str) -> FileEntry | None:
+        """The entry for this content, if the job has ever taken it."""
+        row = self._db.execute("SELECT * FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else _entry(row)
+
+    def entries(self, status: str | None = None) -> list[FileEntry]:
+        """Entries in the order they were started, optionally of one status."""
+        sql, args = "SELECT * FROM files", tuple[str, ...]()
+        if status is not None:
+            sql, args = sql + " WHERE status = ?", (status,)
+        return [_entry(r) for r in self._db.execute(sql + " ORDER BY started_at, rowid", args)]
+
+    def reserved_names(self) -> set[str]:
+        """Archive names held by unfinished files, so a new file does not take them."""
+        names: set[str] = set()
+        for entry in self.entries(STARTED):
+            names.update((entry.archived_path.name, entry.results_path.name))
+        return names
+
+    def start_file(
+        self, sha256: str, file_name: str, archived_path: Path, results_path: Path, at: datetime
+    ) -> FileEntry:
+        """Record that this content is being sent, before its first row leaves."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO files (sha256, file_name, archived_path, results_path,"
+                " status, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (sha256, file_name, str(archived_path), str(results_path), STARTED, _iso(at)),
+            )
+        entry = self.get(sha256)
+        assert entry is not None
+        return entry
+
+    def finish_file(
+        self,
+        sha256: str,
+        *,
+        status: str,
+        at: datetime,
+        counts: Mapping[str, int] | None = None,
+        total_price: float = 0.0,
+        exit_code: int,
+        error: str = "",
+        archived_path: Path | None = None,
+    ) -> None:
+        """Record the end of a file: done (moved to the archive) or error (nothing sent)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE files SET status = ?, finished_at = ?, counts = ?, total_price = ?,"
+                " exit_code = ?, error = ?, archived_path = COALESCE(?, archived_path)"
+                " WHERE sha256 = ?",
+                (
+                    status,
+                    _iso(at),
+                    json.dumps(dict(counts or {})),
+                    total_price,
+                    exit_code,
+                    error,
+                    None if archived_path is None else str(archived_path),
+                    sha256,
+                ),
+            )
+
+    def update_counts(self, sha256: str, counts: Mapping[str, int], total_price: float) -> None:
+        """After a reprocess: the file's results now say this."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE files SET counts = ?, total_price = ? WHERE sha256 = ?",
+                (json.dumps(dict(counts)), total_price, sha256),
+            )
+
+    # runs
+
+    def begin_run(self, kind: str, at: datetime) -> int:
+        """Record the start of a run (or reprocess); returns its id."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (kind, started_at) VALUES (?, ?)", (kind, _iso(at))
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def add_run_file(
+        self,
+        run_id: int,
+        *,
+        sha256: str,
+        file_name: str,
+        status: str,
+        counts: Mapping[str, int],
+        total_price: float,
+        exit_code: int,
+        duration_s: float,
+    ) -> None:
+        """Record what one run did with one file (history shows these per run)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO run_files (run_id, sha256, file_name, status, counts, total_price,"
+                " exit_code, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    sha256,
+                    file_name,
+                    status,
+                    json.dumps(dict(counts)),
+                    total_price,
+                    exit_code,
+                    duration_s,
+                ),
+            )
+
+    def end_run(self, run_id: int, *, at: datetime, exit_code: int, error: str = "") -> None:
+        """Record how a run ended; a run never ended was killed."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, exit_code = ?, error = ? WHERE id = ?",
+                (_iso(at), exit_code, error, run_id),
+            )
+
+    def runs(self, *, limit: int = 20, kind: str | None = None) -> list[RunRecord]:
+        """The most recent runs first."""
+        sql, args = "SELECT * FROM runs", tuple[str, ...]()
+        if kind is not None:
+            sql, args = sql + " WHERE kind = ?", (kind,)
+        rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [self._run(row) for row in rows]
+
+    def _run(self, row: sqlite3.Row | tuple) -> RunRecord:
+        run_id, kind, started_at, finished_at, exit_code, error = row
+        names, rows, created, price = [], 0, 0, 0.0
+        for name, status, counts_text, total in self._db.execute(
+            "SELECT file_name, status, counts, total_price FROM run_files WHERE run_id = ?"
+            " ORDER BY rowid",
+            (run_id,),
+        ):
+            names.append(name)
+            if status == "duplicate":
+                continue  # a duplicate sends nothing: its rows belong to an earlier run
+            counts = json.loads(counts_text)
+            rows += sum(counts.values())
+            created += counts.get("created", 0)
+            price += total
+        return RunRecord(
+            run_id,
+            kind,
+            started_at,
+            finished_at,
+            exit_code,
+            error,
+            tuple(names),
+            rows,
+            created,
+            price,
+        )
+
+
+def _entry(row: tuple) -> FileEntry:
+    (sha, name, archived, results, status, started, finished, counts, price, code, error) = row
+    return FileEntry(
+        sha,
+        name,
+        Path(archived),
+        Path(results),
+        status,
+        started,
+        finished,
+        json.loads(counts),
+        price,
+        code,
+        error,
+    )
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")

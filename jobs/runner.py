@@ -1,0 +1,357 @@
+"""One run of one job: lock, pick the complete new files, upload each, archive, log, notify.
+
+Exit codes (issue 5): 0 every file fully created, 1 some rows not created, 2 configuration
+error, 3 a file could not be finished. An overlapping run of the same job writes one log
+line ("another run is active") and exits 0 (DECISIONS.md: a slow job overlapping its next
+tick is normal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from jobs.config import JobConfig
+from jobs.inbox import (
+    InboxFile,
+    archive_name,
+    file_sha256,
+    move_into,
+    scan_inbox,
+    unchanged,
+)
+from jobs.ledger import DONE, ERROR, STARTED, Ledger
+from jobs.notify import Notifier, NotifyError, make_notifier, webhook_host
+from jobs.report import FileResult, RunSummary, summary_text
+from jobs.state import JobBusy, JobLock, JobPaths, JsonLog, utc_now
+from uploader.api import UploadRequest, default_results_path, upload
+from uploader.errors import ConfigError, LeadupError, UsageError
+from uploader.settings import (
+    ApiSettings,
+    Credentials,
+    PrepareOptions,
+    RatePolicy,
+    UploadSettings,
+)
+
+
+def build_settings(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
+    """The upload settings of a job; credentials come from the environment, at run time."""
+    try:
+        credentials = Credentials.from_env(
+            env, key_env=job.key_env, secret_env=job.secret_env, token_env=job.token_env
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"job {job.name}: {exc}") from None
+    partner_id = job.partner_id or env.get("JUICED_PARTNER_ID", "").strip()
+    api = ApiSettings(credentials=credentials, partner_id=partner_id)
+    api_url = job.api_url or env.get("JUICED_API_URL", "").strip()
+    if api_url:  # else ApiSettings' own default, the public API
+        api = dataclasses.replace(api, base_url=api_url)
+    return UploadSettings(
+        api=api,
+        concurrency=job.concurrency,
+        rate=RatePolicy(rate_per_s=job.rate_per_s),
+    )
+
+
+def check_folders(job: JobConfig) -> None:
+    """The inbox and mapping must exist when the job runs; the archive is created."""
+    where = f"[jobs.{job.name}]"
+    if not job.inbox.is_dir():
+        raise ConfigError(f"{where} inbox: no such folder: {job.inbox}")
+    if job.mapping is not None and not job.mapping.is_file():
+        raise ConfigError(f"{where} mapping: no such file: {job.mapping}")
+    try:
+        job.archive.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{where} archive: cannot create {job.archive}: {exc.strerror}") from None
+
+
+class RunRecorder:
+    """The evidence of a run, shared by `run` and `reprocess`: ledger, JSON lines, webhook."""
+
+    def __init__(
+        self, job: JobConfig, ledger: Ledger, log: JsonLog, kind: str, notifier: Notifier | None
+    ) -> None:
+        self.job, self.ledger, self.log, self.kind = job, ledger, log, kind
+        self.notifier = notifier or make_notifier(job.notify_timeout_s)
+        self.files: list[FileResult] = []
+        self.run_id = ledger.begin_run(kind, utc_now())
+        self._t0 = time.monotonic()
+
+    def file(self, result: FileResult) -> None:
+        """Record one file: its history row and its JSON line."""
+        self.files.append(result)
+        self.ledger.add_run_file(
+            self.run_id,
+            sha256=result.sha256,
+            file_name=result.file_name,
+            status=result.status,
+            counts=result.counts,
+            total_price=result.total_price,
+            exit_code=result.exit_code,
+            duration_s=result.duration_s,
+        )
+        event = "file" if self.kind == "run" else f"{self.kind}_file"
+        self.log.write(event, job=self.job.name, **result.log_fields())
+
+    async def finish(
+        self, *, exit_code: int, error: str = "", waiting: tuple[str, ...] = ()
+    ) -> RunSummary:
+        """Close the run: history, the run's JSON line, and the webhook when worth it."""
+        summary = RunSummary(
+            job=self.job.name,
+            kind=self.kind,
+            status="error" if error else "finished",
+            exit_code=exit_code,
+            files=tuple(self.files),
+            waiting=waiting,
+            error=error,
+            duration_s=time.monotonic() - self._t0,
+        )
+        self.ledger.end_run(self.run_id, at=utc_now(), exit_code=exit_code, error=error)
+        self.log.write(self.kind, job=self.job.name, **summary.log_fields())
+        # Quiet when there was nothing to do, so a job polling every few minutes is not noise.
+        if self.job.notify_url and (summary.files or exit_code):
+            await self._notify(summary_text(summary))
+        return summary
+
+    async def _notify(self, text: str) -> None:
+        for secret in self.log.redact:
+            text = text.replace(secret, "[redacted]")
+        host = webhook_host(self.job.notify_url)
+        try:
+            await self.notifier(self.job.notify_url, text)
+        except NotifyError as exc:
+            self.log.write("notify", job=self.job.name, ok=False, webhook=host, error=str(exc))
+        else:
+            self.log.write("notify", job=self.job.name, ok=True, webhook=host)
+
+
+async def run_job(
+    job: JobConfig,
+    *,
+    env: Mapping[str, str],
+    stop: asyncio.Event | None = None,
+    now_s: Callable[[], float] = time.time,
+    notifier: Notifier | None = None,
+) -> RunSummary:
+    """Run `job` once. Never raises for a job-level problem: the summary carries exit 2 or 3."""
+    paths = JobPaths(job.state_dir)
+    paths.create()
+    log = JsonLog(paths.log)
+    lock = JobLock(paths.lock, job.name)
+    try:
+        lock.acquire()
+    except JobBusy as busy:
+        log.write(
+            "run",
+            job=job.name,
+            status="busy",
+            message="another run is active",
+            pid=busy.holder,
+            exit=0,
+        )
+        return RunSummary(job=job.name, kind="run", status="busy", exit_code=0)
+    try:
+        with Ledger.open(paths.ledger) as ledger:
+            recorder = RunRecorder(job, ledger, log, "run", notifier)
+            return await _Run(job, env, recorder, stop, now_s).execute()
+    finally:
+        lock.release()
+
+
+class _Run:
+    def __init__(
+        self,
+        job: JobConfig,
+        env: Mapping[str, str],
+        recorder: RunRecorder,
+        stop: asyncio.Event | None,
+        now_s: Callable[[], float],
+    ) -> None:
+        self.job, self.env, self.recorder, self.stop, self.now_s = job, env, recorder, stop, now_s
+        self.ledger = recorder.ledger
+
+    async def execute(self) -> RunSummary:
+        waiting: list[str] = []
+        try:
+            settings = build_settings(self.job, self.env)
+            self.recorder.log.redact = settings.api.credentials.secrets()
+            check_folders(self.job)
+            scan = scan_inbox(
+                self.job.inbox, self.job.pattern, settle_s=self.job.settle_s, now_s=self.now_s()
+            )
+            waiting = [f.path.name for f in scan.waiting]
+            for seen in scan.ready:
+                if self.stop is not None and self.stop.is_set():
+                    break
+                result = await self._one_file(seen, settings)
+                if result is None:
+                    waiting.append(seen.path.name)
+                    continue
+                self.recorder.file(result)
+                if result.status == "interrupted":
+                    break  # what stopped this file (signal, refused credentials) stops the rest
+        except ConfigError as exc:
+            return await self.recorder.finish(exit_code=2, error=str(exc), waiting=tuple(waiting))
+        exit_code = max((f.exit_code for f in self.recorder.files), default=0)
+        return await self.recorder.finish(exit_code=exit_code, waiting=tuple(waiting))
+
+    async def _one_file(self, seen: InboxFile, settings: UploadSettings) -> FileResult | None:
+        """Send one settled file; None when it changed under us (it is left for next time)."""
+        t0 = time.monotonic()
+        if not unchanged(seen):
+            return None
+        sha = file_sha256(seen.path)
+        if not unchanged(seen):
+            return None
+        name = seen.path.name
+        entry = self.ledger.get(sha)
+        if entry is not None and entry.status == DONE:
+            target = _archive(seen.path, self._archive_slot(name))
+            return FileResult(
+                name, sha, "duplicate", 0, archived_path=target, duplicate_of=entry.file_name
+            )
+        resumed = entry is not None and entry.status == STARTED
+        if entry is not None and resumed:
+            archived, results = entry.archived_path, entry.results_path
+        else:
+            archived = self._archive_slot(name)
+            results = default_results_path(archived)
+            self.ledger.start_file(sha, name, archived, results, utc_now())
+        request = UploadRequest(
+            input_path=seen.path,
+            settings=settings,
+            output_path=results,
+            mapping_path=self.job.mapping,
+            prepare=PrepareOptions(is_test=self.job.test),
+        )
+
+        def unfinished(error: str, counts: dict[str, int] | None = None) -> FileResult:
+            return FileResult(
+                name,
+                sha,
+                "interrupted",
+                3,
+                counts or {},
+                0.0,
+                time.monotonic() - t0,
+                archived,
+                results,
+                error,
+                resumed=resumed,
+            )
+
+        try:
+            report = await upload(request, stop=self.stop)
+        except ConfigError:
+            raise  # the job is misconfigured (mapping, settings): every file would fail alike
+        except UsageError as exc:
+            if resumed:
+                # Rows of this file were sent before: keep its journal and results, retry later.
+                return unfinished(str(exc))
+            # Refused before anything was sent (unreadable file): set it aside, don't retry.
+            target = _archive(seen.path, archived)
+            self.ledger.finish_file(
+                sha, status=ERROR, at=utc_now(), exit_code=3, error=str(exc), archived_path=target
+            )
+            return FileResult(
+                name,
+                sha,
+                "error",
+                3,
+                duration_s=time.monotonic() - t0,
+                archived_path=target,
+                error=str(exc),
+            )
+        except LeadupError as exc:  # StopRun: refused credentials, circuit open, ...
+            return unfinished(str(exc))
+        except Exception as exc:  # a bug must not hide the file's state or skip the notify
+            return unfinished(f"{type(exc).__name__}: {exc}")
+        counts = {outcome.value: n for outcome, n in report.counts.items() if n}
+        if report.exit_code == 3:
+            return unfinished(report.stopped or "rows still pending", counts)
+        target = _archive(seen.path, archived)
+        self.ledger.finish_file(
+            sha,
+            status=DONE,
+            at=utc_now(),
+            counts=counts,
+            total_price=report.total_price,
+            exit_code=report.exit_code,
+            archived_path=target,
+        )
+        return FileResult(
+            name,
+            sha,
+            "done",
+            report.exit_code,
+            counts,
+            report.total_price,
+            time.monotonic() - t0,
+            target,
+            report.results_path,
+            resumed=resumed,
+        )
+
+    def _archive_slot(self, name: str) -> Path:
+        return archive_name(self.job.archive, name, self.ledger.reserved_names())
+
+
+def _archive(source: Path, target: Path) -> Path | None:
+    """Move a finished file into the archive; None if the vendor deleted it meanwhile."""
+    try:
+        return move_into(source, target)
+    except FileNotFoundError:
+        return None
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    stop: asyncio.Event, on_repeat: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """SIGINT/SIGTERM set `stop` (finish gracefully); a second one calls `on_repeat`."""
+    loop = asyncio.get_running_loop()
+
+    def handle() -> None:
+        if stop.is_set() and on_repeat is not None:
+            on_repeat()
+        stop.set()
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, handle)
+    try:
+        yield
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def cancel_current_task() -> Callable[[], None]:
+    """What a second Ctrl-C does in a one-shot command: give up waiting, at once."""
+    task = asyncio.current_task()
+
+    def cancel() -> None:
+        if task is not None:
+            task.cancel()
+
+    return cancel
+
+
+def run_job_blocking(job: JobConfig, *, env: Mapping[str, str]) -> RunSummary:
+    """`leadup jobs run`: one run in a fresh event loop; Ctrl-C or SIGTERM stops gracefully."""
+
+    async def main() -> RunSummary:
+        stop = asyncio.Event()
+        with stop_on_signals(stop, on_repeat=cancel_current_task()):
+            return await run_job(job, env=env, stop=stop)
+
+    return asyncio.run(main())

@@ -1,0 +1,98 @@
+"""The inbox: which files are ready, which are still being written, and safe archiving."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from jobs.config import DEFAULT_PATTERNS
+from jobs.inbox import archive_name, file_sha256, is_partial_name, move_into, scan_inbox
+
+NOW_S = 1_800_000_000.0
+
+
+def drop(folder: Path, name: str, *, age_s: float, text: str = "email\na@example.com\n") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, (NOW_S - age_s, NOW_S - age_s))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "partial"),
+    [
+        ("leads.csv", False),
+        ("LEADS.XLSX", False),
+        (".leads.csv", True),  # rsync and many uploaders write a dotfile, then rename
+        ("leads.csv.part", True),
+        ("leads.csv.PART", True),
+        ("leads.csv.tmp", True),
+        ("leads.xlsx.crdownload", True),
+        ("leads.csv.filepart", True),  # WinSCP
+        ("~$leads.xlsx", True),  # Excel's owner file while the workbook is open
+    ],
+)
+def test_partial_names(name: str, partial: bool) -> None:
+    assert is_partial_name(name) is partial
+
+
+def test_scan_sorts_ready_and_waiting(tmp_path: Path) -> None:
+    drop(tmp_path, "b.csv", age_s=60)
+    drop(tmp_path, "a.CSV", age_s=60)  # same age: by name; upper-case suffix matches
+    drop(tmp_path, "old.xlsx", age_s=3600)
+    drop(tmp_path, "fresh.csv", age_s=1)  # still being written
+    drop(tmp_path, "notes.pdf", age_s=60)
+    drop(tmp_path, "upload.csv.part", age_s=60)
+    drop(tmp_path, ".hidden.csv", age_s=60)
+    (tmp_path / "sub.csv").mkdir()
+    scan = scan_inbox(tmp_path, DEFAULT_PATTERNS, settle_s=5, now_s=NOW_S)
+    assert [f.path.name for f in scan.ready] == ["old.xlsx", "a.CSV", "b.csv"]
+    assert [f.path.name for f in scan.waiting] == ["fresh.csv"]
+    assert scan.ready[0].size_bytes == len("email\na@example.com\n")
+
+
+def test_settle_zero_takes_everything(tmp_path: Path) -> None:
+    drop(tmp_path, "a.csv", age_s=0)
+    scan = scan_inbox(tmp_path, ["*.csv"], settle_s=0, now_s=NOW_S)
+    assert [f.path.name for f in scan.ready] == ["a.csv"]
+
+
+def test_custom_pattern(tmp_path: Path) -> None:
+    drop(tmp_path, "vendor_2026.txt", age_s=60)
+    drop(tmp_path, "other.txt", age_s=60)
+    scan = scan_inbox(tmp_path, ["vendor_*.txt"], settle_s=5, now_s=NOW_S)
+    assert [f.path.name for f in scan.ready] == ["vendor_2026.txt"]
+
+
+def test_sha256_is_of_content_not_name(tmp_path: Path) -> None:
+    a = drop(tmp_path, "a.csv", age_s=0, text="x,y\n1,2\n")
+    b = drop(tmp_path, "renamed.csv", age_s=0, text="x,y\n1,2\n")
+    assert file_sha256(a) == file_sha256(b) == hashlib.sha256(b"x,y\n1,2\n").hexdigest()
+
+
+def test_archive_name_avoids_files_results_and_reservations(tmp_path: Path) -> None:
+    assert archive_name(tmp_path, "a.csv") == tmp_path / "a.csv"
+    (tmp_path / "a.csv").write_text("old")
+    assert archive_name(tmp_path, "a.csv") == tmp_path / "a-2.csv"
+    # a.xlsx would share a.results.csv with the archived a.csv
+    (tmp_path / "b.results.csv").write_text("old")
+    assert archive_name(tmp_path, "b.xlsx") == tmp_path / "b-2.xlsx"
+    # reserved by an upload that was interrupted and will resume
+    assert archive_name(tmp_path, "c.csv", taken={"c.csv"}) == tmp_path / "c-2.csv"
+    assert archive_name(tmp_path, "d.csv", taken={"d.results.csv"}) == tmp_path / "d-2.csv"
+
+
+def test_move_into_never_overwrites(tmp_path: Path) -> None:
+    inbox, archive = tmp_path / "in", tmp_path / "archive"
+    inbox.mkdir()
+    first = drop(inbox, "a.csv", age_s=0, text="first")
+    assert move_into(first, archive / "a.csv") == archive / "a.csv"
+    second = drop(inbox, "a.csv", age_s=0, text="second")
+    moved = move_into(second, archive / "a.csv")
+    assert moved == archive / "a-2.csv"
+    assert (archive / "a.csv").read_text() == "first"
+    assert moved.read_text() == "second"
+    assert list(inbox.iterdir()) == []

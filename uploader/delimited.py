@@ -1,0 +1,367 @@
+"""Delimited text files (CSV, TSV, "Unicode Text"): encoding, delimiter, chunks of rows.
+
+The encoding and the delimiter are guessed from the bytes (see `detect_encoding` and
+`sniff_delimiter`); the rows are read by pandas' C parser in chunks so that memory follows the
+chunk size, not the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from uploader.errors import InputError
+from uploader.settings import ReadOptions
+from uploader.table import HASH_BLOCK, Detected, Table, header_cells, header_index
+
+SNIFF_BYTES = 1 << 18  # decoded head used to guess the delimiter and the header row
+DELIMITERS = (",", ";", "\t", "|")  # in order of preference on a tie
+_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+csv.field_size_limit(1 << 24)  # a notes cell may be long; the default 128 KiB is not a rule
+
+
+def _hash_and_check(path: Path) -> tuple[str, bool, bool]:
+    """(sha256, whole file is UTF-8, whole file is cp1252) in one pass over the bytes."""
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    cp1252 = codecs.getincrementaldecoder("cp1252")()
+    ok_utf8 = ok_cp1252 = True
+    with path.open("rb") as f:
+        while block := f.read(HASH_BLOCK):
+            digest.update(block)
+            if ok_utf8:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    ok_utf8 = False
+            if ok_cp1252 and not ok_utf8:
+                try:
+                    cp1252.decode(block)
+                except UnicodeDecodeError:
+                    ok_cp1252 = False
+    if ok_utf8:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            ok_utf8 = False
+    return digest.hexdigest(), ok_utf8, ok_cp1252
+
+
+def detect_encoding(path: Path, head: bytes, ok_utf8: bool, ok_cp1252: bool) -> str:
+    """BOM first; UTF-16 without one by its zero bytes; then UTF-8; then cp1252.
+
+    cp1252 is the fallback because that is what Excel on Windows saves as "CSV" in Western
+    Europe and the Americas; charset-normalizer is asked only when cp1252 cannot decode it.
+    """
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    sample = head[:4096]
+    if len(sample) >= 4 and sample.count(0) * 4 >= len(sample):
+        even_zeros = sample[0::2].count(0)
+        odd_zeros = sample[1::2].count(0)
+        return "utf-16-le" if odd_zeros > even_zeros else "utf-16-be"
+    if ok_utf8:
+        return "utf-8"
+    if ok_cp1252:
+        return "cp1252"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    if best is None or best.encoding is None:
+        raise InputError("cannot tell the file's text encoding; pass --encoding", path=path)
+    return best.encoding
+
+
+def _delimiter_option(value: str, path: Path) -> str:
+    delimiter = _DELIMITER_NAMES.get(value.lower(), value)
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise InputError(f"--delimiter must be one character, not {value!r}", path=path)
+    return delimiter
+
+
+def _records(text: str, delimiter: str) -> list[list[str]]:
+    """The records of the decoded head, as the csv module reads them (quotes, newlines)."""
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def sniff_delimiter(records_by_delim: dict[str, list[list[str]]]) -> str:
+    """The delimiter under which most records share one width of two or more cells.
+
+    A preamble line is a single cell under every delimiter, so it does not vote; a stray `;`
+    in an address makes its own rows wider but not the bulk of them.
+    """
+    best: tuple[int, int, int] | None = None
+    choice = ","
+    for order, delimiter in enumerate(DELIMITERS):
+        widths = Counter(len(r) for r in records_by_delim[delimiter] if len(r) >= 2)
+        if not widths:
+            continue
+        width, count = max(widths.items(), key=lambda item: (item[1], item[0]))
+        score = (count, width, -order)
+        if best is None or score > best:
+            best, choice = score, delimiter
+    return choice
+
+
+def open_delimited(path: Path, options: ReadOptions) -> Table:
+    """Open a text file of rows, detecting what the options leave open."""
+    sha256, ok_utf8, ok_cp1252 = _hash_and_check(path)
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES)
+    if not head.strip():
+        raise InputError("the file is empty", path=path)
+    if options.encoding:
+        try:
+            encoding = codecs.lookup(options.encoding).name
+        except LookupError as exc:
+            raise InputError(f"unknown encoding {options.encoding!r}", path=path) from exc
+    else:
+        encoding = detect_encoding(path, head, ok_utf8, ok_cp1252)
+    text = head.decode(encoding, errors="replace")
+    if len(head) == SNIFF_BYTES:  # keep only complete lines of a truncated head
+        text = text[: max(text.rfind("\n"), 0)]
+    hint = re.match(r"sep=(.)\r?\n", text)  # Excel's own delimiter line: "sep=;"
+    given = options.delimiter or (hint.group(1) if hint else None)
+    if given:
+        delimiter = _delimiter_option(given, path)
+        records = _records(text, delimiter)
+    else:
+        by_delim = {d: _records(text, d) for d in DELIMITERS}
+        delimiter = sniff_delimiter(by_delim)
+        records = by_delim[delimiter]
+    if not any(any(c.strip() for c in r) for r in records):
+        raise InputError("the file has no rows", path=path)
+    index = header_index(records, options, path)
+    if index >= len(records):
+        raise InputError(f"--header-row {index + 1} is past the end of the file", path=path)
+    columns = header_cells(records[index])
+    if not columns:
+        raise InputError("the header row is empty", path=path, row=index + 1)
+    detected = Detected("csv", encoding, delimiter, index + 1, None)
+    reader = _CsvChunks(path, encoding, delimiter, index, columns, options.chunk_rows)
+    return Table(path, columns, detected, sha256, reader)
+
+
+class _CsvChunks:
+    """Reads the data records after the header in chunks with pandas' C parser.
+
+    pandas keeps memory to one chunk; the csv module only skips the preamble and the header
+    (so quoted newlines there count as one record, as in Excel) and, when pandas reports a
+    row wider than the header, finds that row's number.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        encoding: str,
+        delimiter: str,
+        header_index: int,
+        columns: tuple[str, ...],
+        rows: int,
+    ) -> None:
+        self.path = path
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.header_index = header_index
+        self.columns = columns
+        self.width = width = len(columns)
+        self.chunk_rows = rows
+        # One spare column takes a trailing delimiter, and keeps pandas from turning a first
+        # row one cell wider than the header into an index; wider rows are checked in _tidy.
+        self.read_width = width + 1
+
+    def _open(self) -> tuple[io.TextIOWrapper, int]:
+        """The file positioned after the header; and the header's row number."""
+        f = self.path.open(encoding=self.encoding, newline="", errors="strict")
+        try:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            for _ in range(self.header_index + 1):
+                next(reader, None)
+        except BaseException:
+            f.close()
+            raise
+        return f, self.header_index + 1
+
+    def __call__(self) -> Iterator[pd.DataFrame]:
+        yielded = 0
+        while True:
+            try:
+                for chunk in self._read(skip=yielded):
+                    yielded += 1
+                    yield chunk
+                return
+            except (pd.errors.ParserError, _ImplicitIndex) as exc:
+                self._explain_wide_rows(exc)  # raises InputError for a row with more values
+                # Only empty cells past the header: read again as wide and drop them.
+
+    def _read(self, skip: int) -> Iterator[pd.DataFrame]:
+        try:
+            yield from self._read_chunks(skip)
+        except UnicodeDecodeError as exc:
+            row, column = _locate_undecodable(self.path, self.encoding, self.delimiter)
+            header = None
+            if row is not None and column is not None and column < self.width:
+                header = self.columns[column] if self.columns else None
+            raise InputError(
+                f"not valid {self.encoding} text ({exc.reason}); pass --encoding",
+                path=self.path,
+                row=row,
+                column=header,
+            ) from exc
+
+    def _read_chunks(self, skip: int) -> Iterator[pd.DataFrame]:
+        f, header_row = self._open()
+        with f:
+            reader = pd.read_csv(
+                f,
+                sep=self.delimiter,
+                header=None,
+                names=range(self.read_width),
+                dtype=object,  # plain Python str cells: cheaper than the str dtype here
+                na_filter=False,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                quotechar='"',
+                engine="c",
+                chunksize=self.chunk_rows,
+            )
+            first_row = header_row + 1
+            for n, chunk in enumerate(reader):
+                if not isinstance(chunk.index, pd.RangeIndex):
+                    raise _ImplicitIndex  # the first row was wider still
+                chunk.index = pd.RangeIndex(first_row, first_row + len(chunk))
+                first_row += len(chunk)
+                if n < skip:
+                    continue
+                yield _tidy(chunk, self.width, self.path)
+
+    def _explain_wide_rows(self, exc: Exception) -> None:
+        """Find the first row with a value past the header; else widen the read.
+
+        A parse error that is not about width (a quote never closed) is an InputError too.
+        """
+        f, row = self._open()
+        widest = self.width
+        with f:
+            for cells in csv.reader(f, delimiter=self.delimiter):
+                row += 1
+                if len(cells) > self.width:
+                    extra = [c for c in cells[self.width :] if c.strip()]
+                    if extra:
+                        raise InputError(
+                            f"the row has a value past the header's {self.width} columns "
+                            f"({extra[0][:40]!r} has no header); fix the row or the header",
+                            path=self.path,
+                            row=row,
+                        )
+                    widest = max(widest, len(cells))
+        if widest + 1 <= self.read_width:
+            self._explain_parse_error(exc)
+        self.read_width = widest + 1
+
+    def _explain_parse_error(self, exc: Exception) -> None:
+        """Name the row where strict CSV rules break, else repeat the parser's own words."""
+        f, row = self._open()
+        with f:
+            reader = csv.reader(f, delimiter=self.delimiter, strict=True)
+            try:
+                for _ in reader:
+                    row += 1
+            except csv.Error as error:
+                raise InputError(
+                    f"cannot be read as delimited text ({error}); a quote may be missing",
+                    path=self.path,
+                    row=row + 1,
+                ) from exc
+        raise InputError(f"cannot be read as delimited text: {exc}", path=self.path) from exc
+
+
+def _locate_undecodable(path: Path, encoding: str, delimiter: str) -> tuple[int | None, int | None]:
+    """(row, 0-based column) of the first bytes the encoding cannot decode, as Excel counts."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    text: list[str] = []
+    with path.open("rb") as f:
+        while block := f.read(1 << 16):
+            for i in range(0, len(block), 1 << 10):
+                piece = block[i : i + (1 << 10)]
+                try:
+                    text.append(decoder.decode(piece))
+                except UnicodeDecodeError as exc:
+                    # Decode byte by byte up to the bad one, to keep every good character.
+                    for j in range(exc.start + 1):
+                        try:
+                            text.append(decoder.decode(piece[j : j + 1]))
+                        except UnicodeDecodeError:
+                            break
+                    records = list(csv.reader(io.StringIO("".join(text), newline=""),
+                                              delimiter=delimiter))  # fmt: skip
+                    if not records:
+                        return 1, 0
+                    return len(records), max(len(records[-1]) - 1, 0)
+    return None, None
+
+
+class _ImplicitIndex(Exception):
+    """pandas took a first row wider than the names for one with an index column."""
+
+
+def _tidy(chunk: pd.DataFrame, width: int, path: Path) -> pd.DataFrame:
+    """Cells as text ("" for empty), only the header's columns, rows with no values left out.
+
+    A value past the header's columns is an InputError naming the row: a row with more
+    values than headers is not understood, and leadup never sends half-understood rows.
+    """
+    if chunk.shape[1] > width:
+        spare = chunk.iloc[:, width:]
+        if (spare != "").to_numpy().any():
+            stray = spare.apply(lambda col: col.str.strip() != "").to_numpy()
+            if stray.any():
+                i, j = (int(k[0]) for k in stray.nonzero())
+                value = str(spare.iat[i, j])
+                raise InputError(
+                    f"the row has a value past the header's {width} columns "
+                    f"({value[:40]!r} has no header); fix the row or the header",
+                    path=path,
+                    row=int(chunk.index[i]),
+                )
+        chunk = chunk.iloc[:, :width]
+    return _drop_empty_rows(chunk)
+
+
+def _drop_empty_rows(chunk: pd.DataFrame) -> pd.DataFrame:
+    """Leave out rows with no values (only empty or whitespace cells), cheaply.
+
+    A row has a value unless its first non-empty cell is whitespace; only those few rows are
+    looked at whole, so the cost is one vectorised comparison, not a strip of every cell.
+    """
+    cells = chunk.to_numpy(dtype=object)
+    if not len(cells):
+        return chunk
+    nonempty = cells != ""
+    any_cell = nonempty.any(axis=1)
+    firsts = cells[np.arange(len(cells)), nonempty.argmax(axis=1)]
+    keep = any_cell
+    for i, first in enumerate(firsts.tolist()):
+        if first.isspace() and not any(c.strip() for c in cells[i]):
+            keep[i] = False
+    if keep.all():
+        return chunk
+    return chunk[keep]

@@ -1,0 +1,156 @@
+"""Excel workbooks (.xlsx, .xls) read with python-calamine: sheets, and cells as typed.
+
+Excel stores what looks like a number as a number: a zip 02139 becomes 2139.0, a phone
+15551234567.0 or 1.55512E+10 on screen. `excel_text` turns each cell back into the text the
+person typed, as far as the file still knows it (a lost leading zero is `normalise`'s job,
+since only the column says it was a zip).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from uploader.errors import InputError
+from uploader.settings import ReadOptions
+from uploader.table import (
+    HEADER_SCAN_ROWS,
+    Detected,
+    Table,
+    file_sha256,
+    header_cells,
+    header_index,
+)
+
+
+def excel_text(value: Any) -> str:
+    """A cell as the person typed it: 2139.0 -> "2139", 15551234567.0 -> "15551234567".
+
+    Never scientific notation or a trailing ".0"; dates as ISO (the API's date format).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        # Excel keeps 15 significant digits: 0.30000000000000004 was typed as 0.3.
+        return format(Decimal(f"{value:.15g}").normalize(), "f")
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def open_excel(path: Path, fmt: str, options: ReadOptions) -> Table:
+    """Open a workbook: the sheet asked for (or the first with data) and its header row.
+
+    calamine holds the sheet's cells; Python text objects are made a chunk at a time.
+    """
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for broken files
+        raise InputError(f"not a readable {fmt} workbook: {exc}", path=path) from exc
+    names: list[str] = list(workbook.sheet_names)
+    sheet = _pick_sheet(workbook, names, options.sheet, path)
+    scan = max(HEADER_SCAN_ROWS, options.header_row or 0)
+    head = list(islice(_rows(workbook, sheet, path), scan))
+    index = header_index(head, options, path)
+    if index >= len(head):
+        raise InputError(f"--header-row {index + 1} is past the end of sheet {sheet!r}", path=path)
+    columns = header_cells(head[index])
+    if not columns:
+        raise InputError(f"the header row of sheet {sheet!r} is empty", path=path, row=index + 1)
+    detected = Detected(fmt, None, None, index + 1, sheet)
+
+    def reader() -> Iterator[pd.DataFrame]:
+        rows = _rows(workbook, sheet, path)
+        yield from _excel_chunks(rows, index, len(columns), options.chunk_rows, path)
+
+    return Table(path, columns, detected, file_sha256(path), reader)
+
+
+def _rows(workbook: Any, name: str, path: Path) -> Iterator[list[str]]:
+    """The sheet's rows from row 1 (empty rows included, so numbers match Excel's), as text."""
+    try:
+        raw_rows = workbook.get_sheet_by_name(name).iter_rows()
+    except Exception as exc:  # calamine's own errors for a damaged sheet
+        raise InputError(f"cannot read sheet {name!r}: {exc}", path=path) from exc
+    for raw in raw_rows:
+        yield [excel_text(v) for v in raw]
+
+
+def _pick_sheet(workbook: Any, names: list[str], wanted: str | int | None, path: Path) -> str:
+    """The sheet asked for (by name or 0-based index), or the first one with any value."""
+    if wanted is None:
+        for name in names:
+            if any(any(c.strip() for c in row) for row in _rows(workbook, name, path)):
+                return name
+        raise InputError("the workbook has no sheet with data", path=path)
+    if isinstance(wanted, str) and wanted not in names and re.fullmatch(r"\d+", wanted):
+        wanted = int(wanted)
+    if isinstance(wanted, int):
+        if not 0 <= wanted < len(names):
+            raise InputError(
+                f"--sheet {wanted}: the workbook has {len(names)} sheets "
+                f"(0-based index; names: {', '.join(map(repr, names))})",
+                path=path,
+            )
+        wanted = names[wanted]
+    if wanted not in names:
+        raise InputError(
+            f"no sheet {wanted!r}; the sheets are {', '.join(map(repr, names))}", path=path
+        )
+    return wanted
+
+
+def _excel_chunks(
+    rows: Iterator[list[str]], header_index: int, width: int, chunk_rows: int, path: Path
+) -> Iterator[pd.DataFrame]:
+    """Excel rows after the header as chunks; a value past the header is an InputError."""
+    cells: list[list[str]] = []
+    numbers: list[int] = []
+    for number, row in enumerate(rows, start=1):
+        if number <= header_index + 1:
+            continue
+        if len(row) > width:
+            extra = [c for c in row[width:] if c.strip()]
+            if extra:
+                raise InputError(
+                    f"value {extra[0][:40]!r} is in a column with no header; add a header "
+                    "or delete it",
+                    path=path,
+                    row=number,
+                )
+            row = row[:width]
+        elif len(row) < width:
+            row = row + [""] * (width - len(row))
+        if any(c.strip() for c in row):
+            cells.append(row)
+            numbers.append(number)
+            if len(cells) == chunk_rows:
+                yield pd.DataFrame(cells, index=numbers, columns=range(width), dtype=object)
+                cells, numbers = [], []
+    if cells:
+        yield pd.DataFrame(cells, index=numbers, columns=range(width), dtype=object)

@@ -1,0 +1,118 @@
+"""The opened lead file every reader returns: its headers, what was detected, its chunks.
+
+Also where the header row is found, the same way for text files and Excel sheets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from uploader.errors import InputError
+from uploader.headers import is_known_header
+from uploader.settings import ReadOptions
+
+HEADER_SCAN_ROWS = 40  # a title block or preamble taller than this needs --header-row
+HASH_BLOCK = 1 << 20  # bytes read at a time while hashing
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What was detected (or given) about the file, for the preview and the results."""
+
+    format: str  # "csv" | "xlsx" | "xls"
+    encoding: str | None  # None for Excel
+    delimiter: str | None  # None for Excel
+    header_row: int  # the header's row number as a spreadsheet shows it (1-based)
+    sheet: str | None  # the Excel sheet read; None for CSV
+
+
+class Table:
+    """An opened lead file: its headers, what was detected, and its rows in chunks."""
+
+    def __init__(
+        self,
+        path: Path,
+        columns: tuple[str, ...],
+        detected: Detected,
+        sha256: str,
+        reader: Callable[[], Iterator[pd.DataFrame]],
+    ) -> None:
+        self.path = path
+        self.columns = columns
+        self.detected = detected
+        self.sha256 = sha256
+        self._reader = reader
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The data rows as chunks of text, re-read from the file on every call.
+
+        Columns are positions 0..n-1, the index is the row number a spreadsheet shows, every
+        cell a str ("" when empty). Rows with no values are left out. May raise InputError
+        part-way (a ragged row, a byte the encoding cannot decode): the caller loads every row
+        before sending any, so a half-understood file is never sent.
+        """
+        return self._reader()
+
+    def __repr__(self) -> str:
+        return f"Table({str(self.path)!r}, columns={len(self.columns)}, {self.detected})"
+
+
+def find_header_row(rows: Sequence[Sequence[str]]) -> int:
+    """The 0-based index of the header among the first rows of a file.
+
+    1. The row naming the most known lead headers (First Name, Email, Zip ...), when one
+       names two or more: a title block or `Notes:` preamble names none.
+    2. Else the first row whose filled cells are at least 60% of the file's usual width (and
+       two or more): titles and notes are one or two cells wide.
+    3. Else the first row with any value.
+    """
+    scan = [list(r) for r in rows[:HEADER_SCAN_ROWS]]
+    known = [sum(1 for c in r if c.strip() and is_known_header(c)) for r in scan]
+    if known and max(known) >= 2:
+        return known.index(max(known))
+    filled = [sum(1 for c in r if c.strip()) for r in scan]
+    widths = Counter(f for f in filled if f >= 2)
+    if widths:
+        usual = max(widths.items(), key=lambda item: (item[1], item[0]))[0]
+        for i, f in enumerate(filled):
+            if f >= 2 and f * 10 >= usual * 6:
+                return i
+    for i, f in enumerate(filled):
+        if f:
+            return i
+    return 0
+
+
+def header_index(rows: list[list[str]], options: ReadOptions, path: Path) -> int:
+    """The header's 0-based index: `--header-row` (1-based) when given, else detected."""
+    if options.header_row is None:
+        return find_header_row(rows)
+    if options.header_row < 1:
+        raise InputError("--header-row is 1-based: the first row is 1", path=path)
+    return options.header_row - 1
+
+
+def header_cells(cells: Sequence[str]) -> tuple[str, ...]:
+    """Header texts as in the file, less trailing empty ones (a trailing delimiter).
+
+    A value under a dropped trailing header is an InputError when its row is read.
+    """
+    out = list(cells)
+    while out and not out[-1].strip():
+        out.pop()
+    return tuple(out)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of the file's bytes: the identity of its content for idempotency keys."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
