@@ -476,6 +476,7 @@ CHILD = textwrap.dedent(
 
     asyncio.run(main())
     print("done", flush=True)
+    import time; time.sleep(60)  # a slow parent still finds it alive to kill
     """
 )
 
