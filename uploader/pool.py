@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
+from uploader.circuit import Circuit
 from uploader.errors import MaybeSent, NotSent
 from uploader.journal import JournalWriter
 from uploader.model import Lead, Outcome, RowResult
 from uploader.outcomes import Action, Verdict, judge_response
 from uploader.ratelimit import Pacer, parse_retry_after
-from uploader.settings import CircuitPolicy, UploadSettings
+from uploader.settings import UploadSettings
 from uploader.transport import LeadTransport
 
 ResultCallback = Callable[[RowResult], None]
@@ -58,33 +58,6 @@ class _RowAttempts:
     rate_limited_since: float | None = None
 
 
-class _Circuit:
-    """Opens when most recent requests failed on the server side; each opening pauses longer."""
-
-    def __init__(self, policy: CircuitPolicy) -> None:
-        self._policy = policy
-        self._recent: deque[bool] = deque(maxlen=policy.window)
-        self.openings = 0
-
-    def record(self, server_failed: bool) -> float | None:
-        """Note one answer; return a pause in seconds when the circuit opens, else None."""
-        self._recent.append(server_failed)
-        if len(self._recent) < self._policy.window:
-            return None
-        failures = sum(self._recent)
-        if failures / len(self._recent) < self._policy.failure_ratio:
-            if failures == 0:
-                self.openings = 0  # a healthy window forgives earlier storms
-            return None
-        self._recent.clear()
-        self.openings += 1
-        return self._policy.pause_s * 2 ** (self.openings - 1)
-
-    @property
-    def exhausted(self) -> bool:
-        return self.openings > self._policy.max_pauses
-
-
 class LeadPool:
     """Posts leads with bounded concurrency; every lead ends as exactly one RowResult.
 
@@ -118,7 +91,7 @@ class LeadPool:
         self._rng = rng or random.Random()
         self._clock = clock or asyncio.get_running_loop().time
         self._wall_clock = wall_clock
-        self._circuit = _Circuit(settings.circuit)
+        self._circuit = Circuit(settings.circuit)
         self._stopping = asyncio.Event()
         self.stats = PoolStats()
 
