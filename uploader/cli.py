@@ -257,13 +257,11 @@ def mapping(file: Path, **opts: Any) -> None:
 
 def _register_subcommands() -> None:
     """The sandbox and the jobs group live in their own packages."""
+    from jobs.cli import jobs_group
     from uploader.sandbox.command import sandbox_command
 
     cli.add_command(sandbox_command, name="sandbox")
-    with contextlib.suppress(ImportError):
-        from jobs.cli import jobs_group
-
-        cli.add_command(jobs_group, name="jobs")
+    cli.add_command(jobs_group, name="jobs")
 
 
 def main() -> None:
