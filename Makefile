@@ -29,9 +29,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
+# Format, lint and types; `make check` adds the tests.
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check uploader jobs tests bench
-	$(BIN)/ruff format --check uploader jobs tests bench
+	$(BIN)/ruff format --check uploader jobs tests bench sample_data
+	$(BIN)/ruff check uploader jobs tests bench sample_data
+	$(BIN)/mypy uploader jobs
 
 check: lint test
 

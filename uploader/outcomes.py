@@ -107,7 +107,7 @@ def error_text(response: ApiResponse) -> str:
     if isinstance(body, dict):
         errors = body.get("errors")
         if isinstance(errors, dict) and errors:
-            parts = []
+            parts: list[str] = []
             for field, reasons in errors.items():
                 reasons = reasons if isinstance(reasons, list) else [reasons]
                 parts.extend(f"{field}: {reason}" for reason in reasons)
