@@ -27,7 +27,7 @@ from tests.test_jobs_support import (
     write_leads,
 )
 from uploader.api import UploadReport, UploadRequest, journal_path_for
-from uploader.errors import AuthRefused, ConfigError, InputError
+from uploader.errors import ConfigError, InputError, StopRun
 from uploader.model import Outcome
 
 SECRET = "sk_live_do_not_print_me"
@@ -50,7 +50,7 @@ class FakeUpload:
         if how == "bad_mapping":
             raise ConfigError("mapping.toml: unknown field 'emial'")
         if how == "auth":
-            raise AuthRefused(f"401 Unauthorized for key_123:{SECRET}")  # a careless message
+            raise StopRun(f"401 Unauthorized for key_123:{SECRET}")  # a careless message
         counts = {Outcome.CREATED: rows}
         stopped = ""
         if how == "some_failed":

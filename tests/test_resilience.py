@@ -271,3 +271,30 @@ async def test_changed_input_is_refused_unless_restart(tmp_path: Path) -> None:
             await upload(path, sb)
         report = await upload(path, sb, restart=True)
     assert report.rows == 4
+
+
+async def test_resume_with_different_options_is_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "leads.csv", lead_rows(3))
+    from uploader.settings import PrepareOptions
+
+    async with running_sandbox() as sb:
+        await upload(path, sb)
+        with pytest.raises(Exception, match="differ from the run"):
+            await upload(path, sb, prepare=PrepareOptions(is_test=True))
+        report = await upload(path, sb, prepare=PrepareOptions(is_test=True), restart=True)
+    assert report.rows == 3
+
+
+def test_results_never_overwrite_the_input(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "leads.csv", lead_rows(2))
+    before = path.read_bytes()
+    done = leadup("upload", str(path), "--sandbox", "--output", str(path))
+    assert done.returncode == 2 and "overwrite the input" in done.stderr
+    assert path.read_bytes() == before
+
+
+def test_api_url_with_a_password_is_refused_without_echo(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "leads.csv", lead_rows(1))
+    done = leadup("upload", str(path), "--api-url", "https://u:hunter2@127.0.0.1/api",
+                  env={"JUICED_API_TOKEN": "t"})
+    assert done.returncode == 2 and "hunter2" not in done.stdout + done.stderr

@@ -311,3 +311,88 @@ async def test_progress_sees_every_row_and_the_429_pause(lead_file) -> None:
     assert sink.total == 5
     assert sink.results == [Outcome.CREATED] * 5
     assert len(sink.notices) == 1 and "429" in sink.notices[0] and "1s" in sink.notices[0]
+
+
+async def test_timeout_after_sending_is_unknown_and_not_resent(lead_file) -> None:
+    path = lead_file(1)
+    async with running_sandbox(script=(Scripted(action="process", delay_s=3),)) as sb:
+        started = time.monotonic()
+        await upload(path, sb, timeout_s=0.5)
+        elapsed = time.monotonic() - started
+    (line,) = results_of(default_results_path(path))
+    assert line["outcome"] == "unknown" and "0.5s" in line["error"]
+    assert elapsed < 2.5
+    assert sb.state.request_count <= 1  # never resent
+
+
+async def test_retry_unsafe_remembers_an_earlier_lost_answer(lead_file) -> None:
+    """A created-but-lost lead followed by 503s must end unknown, never failed (safe)."""
+    path = lead_file(1)
+    script = (Scripted(action="lose_response"),) + tuple(
+        Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(4)
+    )
+    async with running_sandbox(script=script) as sb:
+        await upload(path, sb, retry=RetryPolicy(backoff_initial_s=0.01, retry_unsafe=True))
+        assert sb.state.created_count == 1
+        from tests.conftest import fast_settings
+        from uploader import api
+
+        report = await api.retry(default_results_path(path), fast_settings(sb))
+        assert report.requests == 0  # a plain retry leaves the unknown row alone
+    (line,) = results_of(default_results_path(path))
+    assert line["outcome"] == "unknown"
+    assert not sb.state.keys_created_twice()
+
+
+async def test_retry_unsafe_then_401_leaves_the_row_unknown_not_pending(lead_file) -> None:
+    path = lead_file(1)
+    script = (Scripted(action="lose_response"), Scripted(status=401))
+    async with running_sandbox(script=script) as sb:
+        report = await upload(path, sb, retry=RetryPolicy(backoff_initial_s=0.01,
+                                                          retry_unsafe=True))
+        assert report.exit_code == 3
+        resumed = await upload(path, sb)
+    (line,) = results_of(default_results_path(path))
+    assert line["outcome"] == "unknown" and resumed.requests == 0
+    assert not sb.state.keys_created_twice()
+
+
+async def test_abort_cancels_requests_that_are_out(lead_file) -> None:
+    path = lead_file(20)
+    stop, abort = asyncio.Event(), asyncio.Event()
+    async with running_sandbox(latency_s=5) as sb:
+        from tests.conftest import fast_settings
+        from uploader import api
+
+        request = api.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=3))
+        task = asyncio.create_task(api.upload(request, stop=stop, abort=abort))
+        await asyncio.sleep(0.5)
+        stop.set()
+        abort.set()
+        started = time.monotonic()
+        report = await task
+        assert time.monotonic() - started < 1.5
+    assert report.counts[Outcome.UNKNOWN] == 3 and report.counts[Outcome.PENDING] == 17
+    assert report.requests == 3 and report.exit_code == 3
+
+
+async def test_a_journal_that_cannot_be_written_stops_the_run(lead_file, monkeypatch) -> None:
+    """A full disk cannot be had for real here: the journal's commit is made to fail."""
+    from uploader.errors import JournalError, StopRun
+    from uploader.journal import Journal
+
+    real_commit = Journal.commit
+    calls = 0
+
+    def failing_commit(self, in_flight, results):
+        nonlocal calls
+        calls += 1
+        if calls >= 5:
+            raise JournalError("database or disk is full")
+        return real_commit(self, in_flight, results)
+
+    monkeypatch.setattr(Journal, "commit", failing_commit)
+    path = lead_file(200)
+    async with running_sandbox() as sb:
+        with pytest.raises(StopRun, match="could not record progress"):
+            await asyncio.wait_for(upload(path, sb, concurrency=4), timeout=20)

@@ -92,15 +92,19 @@ async def upload(
     *,
     on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
+    abort: asyncio.Event | None = None,
 ) -> UploadReport:
     """Upload one file (or resume its upload) and render its results file.
+
+    `stop` stops taking rows and lets requests that are out finish for a grace period;
+    `abort` cancels those at once (they end unknown). Either way the report says so.
 
     Raises UsageError (exit 2) before anything is sent when the file, mapping or options are
     wrong; otherwise returns a report, also when the run stopped early.
     """
     from uploader.upload import run_upload
 
-    return await run_upload(request, on_progress=on_progress, stop=stop)
+    return await run_upload(request, on_progress=on_progress, stop=stop, abort=abort)
 
 
 async def retry(
@@ -110,10 +114,11 @@ async def retry(
     include: Collection[Outcome] = (Outcome.FAILED,),
     on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
+    abort: asyncio.Event | None = None,
 ) -> UploadReport:
     """Resend the rows of a results file whose outcome is in `include`; never a created row."""
     from uploader.upload import run_retry
 
     return await run_retry(
-        results_path, settings, include=include, on_progress=on_progress, stop=stop
+        results_path, settings, include=include, on_progress=on_progress, stop=stop, abort=abort
     )

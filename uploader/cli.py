@@ -123,6 +123,22 @@ network_options = _options(
         help="Seconds to wait for an answer once sent.",
     ),
     click.option(
+        "--max-retry-after",
+        "retry_after_max_s",
+        type=click.FloatRange(min=0),
+        default=120.0,
+        show_default=True,
+        help="Longest Retry-After honoured, in seconds; longer ones are clamped to it.",
+    ),
+    click.option(
+        "--max-throttled",
+        "rate_limited_max_s",
+        type=click.FloatRange(min=0),
+        default=600.0,
+        show_default=True,
+        help="Seconds a row may keep being answered 429 before it ends failed.",
+    ),
+    click.option(
         "--retry-unsafe",
         is_flag=True,
         help="Also resend requests that may have been applied (same Idempotency-Key).",
@@ -164,7 +180,10 @@ def upload(file: Path, output: Path | None, restart: bool, **opts: Any) -> None:
     mapping_path = opts["mapping_path"]
 
     async def call(
-        settings: UploadSettings, sink: api.ProgressSink | None, stop: asyncio.Event
+        settings: UploadSettings,
+        sink: api.ProgressSink | None,
+        stop: asyncio.Event,
+        abort: asyncio.Event,
     ) -> api.UploadReport:
         request = api.UploadRequest(
             input_path=file,
@@ -175,7 +194,7 @@ def upload(file: Path, output: Path | None, restart: bool, **opts: Any) -> None:
             mapping_path=mapping_path,
             restart=restart,
         )
-        return await api.upload(request, on_progress=sink, stop=stop)
+        return await api.upload(request, on_progress=sink, stop=stop, abort=abort)
 
     _finish(_execute(call, opts))
 
@@ -203,9 +222,14 @@ def retry(
         include.add(Outcome.INVALID)
 
     async def call(
-        settings: UploadSettings, sink: api.ProgressSink | None, stop: asyncio.Event
+        settings: UploadSettings,
+        sink: api.ProgressSink | None,
+        stop: asyncio.Event,
+        abort: asyncio.Event,
     ) -> api.UploadReport:
-        return await api.retry(results, settings, include=include, on_progress=sink, stop=stop)
+        return await api.retry(
+            results, settings, include=include, on_progress=sink, stop=stop, abort=abort
+        )
 
     _finish(_execute(call, opts))
 
@@ -273,7 +297,8 @@ def main() -> None:
 # -- helpers ---------------------------------------------------------------------------------
 
 Call = Callable[
-    [UploadSettings, "api.ProgressSink | None", asyncio.Event], Awaitable[api.UploadReport]
+    [UploadSettings, "api.ProgressSink | None", asyncio.Event, asyncio.Event],
+    Awaitable[api.UploadReport],
 ]
 
 
@@ -319,7 +344,12 @@ def _settings(opts: dict[str, Any], credentials: Credentials, base_url: str) -> 
         api=api_settings,
         concurrency=opts["concurrency"],
         rate=RatePolicy(rate_per_s=opts["rate"]),
-        retry=RetryPolicy(max_attempts=opts["max_attempts"], retry_unsafe=opts["retry_unsafe"]),
+        retry=RetryPolicy(
+            max_attempts=opts["max_attempts"],
+            retry_unsafe=opts["retry_unsafe"],
+            retry_after_max_s=opts["retry_after_max_s"],
+            rate_limited_max_s=opts["rate_limited_max_s"],
+        ),
     )
 
 
@@ -343,7 +373,7 @@ def _execute(call: Call, opts: dict[str, Any]) -> api.UploadReport:
         sink = BarProgress(_err) if sys.stderr.isatty() else LineProgress(sys.stderr)
 
     async def runner() -> api.UploadReport:
-        stop = asyncio.Event()
+        stop, abort = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
         main_task = asyncio.current_task()
         presses = 0
@@ -353,19 +383,18 @@ def _execute(call: Call, opts: dict[str, Any]) -> api.UploadReport:
             presses += 1
             if presses == 1:
                 stop.set()
-                message = "stopping: finishing requests in flight (Ctrl-C again to quit now)"
-                if sink is not None:
-                    sink.notice(message)
-                else:
-                    _err.print(f"leadup: {message}")
+                _tell(sink, "stopping: finishing requests in flight (Ctrl-C again to quit now)")
+            elif presses == 2:
+                abort.set()
+                _tell(sink, "stopping now: requests still out are recorded unknown")
             elif main_task is not None:
-                main_task.cancel()
+                main_task.cancel()  # a third press: leave whatever is happening
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
         try:
             async with _target(opts) as settings:
-                return await call(settings, sink, stop)
+                return await call(settings, sink, stop, abort)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -376,10 +405,17 @@ def _execute(call: Call, opts: dict[str, Any]) -> api.UploadReport:
         try:
             report = asyncio.run(runner())
         except asyncio.CancelledError:
-            _err.print("leadup: stopped before anything was sent")
+            _err.print("leadup: stopped at once; run the same command again to resume")
             sys.exit(3)
     # Credentials are never on the command line, so the command itself is safe to show.
     return replace(report, resume_hint=" ".join(shlex.quote(a) for a in ["leadup", *sys.argv[1:]]))
+
+
+def _tell(sink: api.ProgressSink | None, message: str) -> None:
+    if sink is not None:
+        sink.notice(message)
+    else:
+        _err.print(f"leadup: {message}")
 
 
 def _finish(report: api.UploadReport) -> None:

@@ -5,15 +5,14 @@
     │   ├── ConfigError              settings, credentials, mapping or job file
     │   ├── InputError               the lead file itself (names file, row, column)
     │   └── JournalError             the journal does not fit this run (input changed, locked)
-    ├── StopRun                      exit 3: the run stopped before finishing
-    │   ├── AuthRefused              401/403: the credentials were refused
-    │   └── CircuitOpen              the server kept failing; remaining rows stay pending
+    ├── StopRun                      exit 3: the run stopped before finishing (resume it)
     └── TransportError               one request went wrong (translated from aiohttp)
         ├── NotSent                  retryable: the request never left (connect failed)
         └── MaybeSent                ambiguous: it may have been applied (timeout, dropped)
 
 HTTP responses are data (`uploader.transport.ApiResponse`), not exceptions; their meaning
-for a row is decided in one place, `uploader.outcomes.classify`.
+for a row is decided in one place, `uploader.outcomes.judge_response`. Why a run stopped
+(a 401, a failing API, Ctrl-C) is a reason in the report, not an exception.
 """
 
 from __future__ import annotations
@@ -69,14 +68,6 @@ class StopRun(LeadupError):
     """The run stopped before every row was finished; a resume completes it."""
 
     exit_code = 3
-
-
-class AuthRefused(StopRun):
-    """The API refused the credentials (401 or 403)."""
-
-
-class CircuitOpen(StopRun):
-    """The API kept failing; dispatch stopped to stop hammering it."""
 
 
 class TransportError(LeadupError):

@@ -55,6 +55,7 @@ class _RowAttempts:
     requests: int = 0
     counted: int = 0  # attempts that use up --max-attempts (429s do not)
     in_flight: bool = False  # a request is out and its answer not yet read
+    maybe_applied: bool = False  # an earlier attempt may have created the lead
     rate_limited_since: float | None = None
 
 
@@ -78,6 +79,7 @@ class LeadPool:
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stats: PoolStats | None = None,
     ) -> None:
         self._transport = transport
         self._pacer = pacer
@@ -93,7 +95,12 @@ class LeadPool:
         self._wall_clock = wall_clock
         self._circuit = Circuit(settings.circuit)
         self._stopping = asyncio.Event()
-        self.stats = PoolStats()
+        self._aborted = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._busy = 0
+        self._error: Exception | None = None
+        self.stats = stats if stats is not None else PoolStats()
 
     def __repr__(self) -> str:
         s = self.stats
@@ -108,69 +115,100 @@ class LeadPool:
             self.stats.stopped = reason
             self._stopping.set()
 
-    async def run(self, leads: AsyncIterator[Lead], stop: asyncio.Event | None = None) -> PoolStats:
-        """Dispatch every lead from `leads` until they run out or the run is stopped."""
-        queue: asyncio.Queue[Lead | None] = asyncio.Queue(maxsize=2 * self._settings.concurrency)
+    async def run(
+        self,
+        leads: AsyncIterator[Lead],
+        stop: asyncio.Event | None = None,
+        abort: asyncio.Event | None = None,
+    ) -> PoolStats:
+        """Dispatch every lead from `leads` until they run out or the run is stopped.
+
+        `stop` (a first Ctrl-C) stops taking rows and gives requests that are out a grace
+        period; `abort` (a second one) cancels them at once, recording them unknown.
+        A worker that fails for a reason of leadup's own stops the run and is re-raised.
+        """
+        queue: asyncio.Queue[Lead] = asyncio.Queue(maxsize=2 * self._settings.concurrency)
         workers = [
             asyncio.create_task(self._worker(queue), name=f"leadup-worker-{i}")
             for i in range(self._settings.concurrency)
         ]
         producer = asyncio.create_task(self._produce(leads, queue), name="leadup-producer")
-        watcher = asyncio.create_task(self._watch(stop), name="leadup-stop-watch")
+        watchers = [asyncio.create_task(self._watch(stop, abort), name="leadup-stop-watch")]
+        stopping = asyncio.ensure_future(self._stopping.wait())
         try:
-            done_or_stop = asyncio.create_task(self._stopping.wait())
-            await asyncio.wait({producer, done_or_stop}, return_when=asyncio.FIRST_COMPLETED)
-            done_or_stop.cancel()
+            await asyncio.wait({producer, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if producer.done() and not producer.cancelled() and producer.exception():
+                self._fail(producer.exception())
+            if not self._stopping.is_set():
+                drained = asyncio.ensure_future(queue.join())
+                await asyncio.wait({drained, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                drained.cancel()
             if self._stopping.is_set():
                 producer.cancel()
                 _drain(queue)  # queued rows stay pending in the journal
-            for _ in workers:
-                await queue.put(None)
-            await self._finish_workers(workers)
+                await self._grace()
         finally:
-            watcher.cancel()
-            producer.cancel()
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(producer, watcher, *workers, return_exceptions=True)
+            for task in (stopping, producer, *watchers, *workers):
+                task.cancel()  # idle workers wait in get(); busy ones record their row
+            await asyncio.gather(stopping, producer, *watchers, *workers, return_exceptions=True)
+        if self._error is not None:
+            raise self._error
         return self.stats
 
-    async def _finish_workers(self, workers: list[asyncio.Task[None]]) -> None:
-        """Wait for the workers; once stopping, requests still out get a grace period."""
-        running: set[asyncio.Task[None]] = set(workers)
-        stopping = asyncio.ensure_future(self._stopping.wait())
+    async def _grace(self) -> None:
+        """Requests that are out get a grace period (none after an abort)."""
+        if self._aborted.is_set():
+            return
+        idle = asyncio.ensure_future(self._idle.wait())
+        aborted = asyncio.ensure_future(self._aborted.wait())
         try:
-            while running and not self._stopping.is_set():
-                done, _ = await asyncio.wait(
-                    running | {stopping}, return_when=asyncio.FIRST_COMPLETED
-                )
-                running -= done
+            await asyncio.wait(
+                {idle, aborted}, timeout=self._settings.grace_s, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
-            stopping.cancel()
-        if running:
-            _, late = await asyncio.wait(running, timeout=self._settings.grace_s)
-            for task in late:
-                task.cancel()  # their rows are recorded unknown: they may have been applied
-            await asyncio.gather(*late, return_exceptions=True)
+            idle.cancel()
+            aborted.cancel()
 
-    async def _watch(self, stop: asyncio.Event | None) -> None:
+    async def _watch(self, stop: asyncio.Event | None, abort: asyncio.Event | None) -> None:
         if stop is not None:
             await stop.wait()
             self.stop("stopped on request")
+        if abort is not None:
+            await abort.wait()
+            self.stop("stopped on request")
+            self._aborted.set()
 
-    async def _produce(self, leads: AsyncIterator[Lead], queue: asyncio.Queue[Lead | None]) -> None:
+    def _fail(self, error: BaseException | None) -> None:
+        """leadup's own failure (e.g. the journal cannot be written): stop, then re-raise it."""
+        if self._error is None and isinstance(error, Exception):
+            self._error = error
+            self.stop(f"stopped by an error: {error}")
+
+    async def _produce(self, leads: AsyncIterator[Lead], queue: asyncio.Queue[Lead]) -> None:
         async for lead in leads:
             if self._stopping.is_set():
                 return
             await queue.put(lead)
 
-    async def _worker(self, queue: asyncio.Queue[Lead | None]) -> None:
+    async def _worker(self, queue: asyncio.Queue[Lead]) -> None:
         while True:
             lead = await queue.get()
-            if lead is None or self._stopping.is_set():
+            try:
+                if self._stopping.is_set():
+                    continue  # not taken: it stays pending in the journal
+                self._busy += 1
+                self._idle.clear()
+                try:
+                    self._record(await self._send(lead))
+                finally:
+                    self._busy -= 1
+                    if self._busy == 0:
+                        self._idle.set()
+            except Exception as exc:
+                self._fail(exc)
                 return
-            result = await self._send(lead)
-            self._record(result)
+            finally:
+                queue.task_done()
 
     def _record(self, result: RowResult) -> None:
         self._writer.record(result)
@@ -197,33 +235,10 @@ class LeadPool:
             except _TryAgain as gave_up:
                 return self._give_up(lead, gave_up.verdict, tries)
         except _Abandon:
-            return RowResult(
-                lead.row,
-                Outcome.PENDING,
-                attempts=tries.requests,
-                error="not sent: the run stopped first",
-            )
+            return _stopped(lead, tries)
         except asyncio.CancelledError:
-            # The grace period is over, or a second Ctrl-C: a request that is out may have
-            # been applied; a row between attempts was not.
-            if tries.in_flight:
-                self._record(
-                    RowResult(
-                        lead.row,
-                        Outcome.UNKNOWN,
-                        attempts=tries.requests,
-                        error="the run stopped while this lead was out; it may have been created",
-                    )
-                )
-            else:
-                self._record(
-                    RowResult(
-                        lead.row,
-                        Outcome.PENDING,
-                        attempts=tries.requests,
-                        error="not sent: the run stopped first",
-                    )
-                )
+            # The grace period is over, or a second Ctrl-C.
+            self._record(_stopped(lead, tries))
             raise
         return _result(lead, verdict, tries)
 
@@ -234,8 +249,8 @@ class LeadPool:
         self.stats.requests += 1
         if tries.requests > 1:
             self.stats.retries += 1
-        tries.in_flight = True
         await self._writer.in_flight(lead.row, tries.requests)
+        tries.in_flight = True
         try:
             response = await self._transport.post_lead(lead.payload, lead.idempotency_key)
             verdict = judge_response(response)
@@ -244,6 +259,8 @@ class LeadPool:
         except MaybeSent as exc:
             verdict = Verdict(Action.AMBIGUOUS, outcome=Outcome.UNKNOWN, error=str(exc))
         tries.in_flight = False
+        if verdict.action is Action.AMBIGUOUS:
+            tries.maybe_applied = True
         self._observe(verdict, sent_at)
 
         if verdict.action is Action.RATE_LIMITED:
@@ -351,7 +368,7 @@ class LeadPool:
             raise _Abandon
 
     def _give_up(self, lead: Lead, verdict: Verdict, tries: _RowAttempts) -> RowResult:
-        if verdict.action is Action.RATE_LIMITED:
+        if verdict.action is Action.RATE_LIMITED and not tries.maybe_applied:
             error = (
                 f"still rate limited (429) after {self._retry.rate_limited_max_s:g}s; "
                 "not created, safe to resend"
@@ -359,8 +376,10 @@ class LeadPool:
             return RowResult(
                 lead.row, Outcome.FAILED, http_status=429, attempts=tries.requests, error=error
             )
-        outcome = Outcome.UNKNOWN if verdict.action is Action.AMBIGUOUS else Outcome.FAILED
-        prefix = "gave up" if outcome is Outcome.UNKNOWN else "not sent"
+        if tries.maybe_applied:
+            outcome, prefix = Outcome.UNKNOWN, "an earlier attempt may have created it; gave up"
+        else:
+            outcome, prefix = Outcome.FAILED, "not sent"
         return RowResult(
             lead.row,
             outcome,
@@ -368,6 +387,20 @@ class LeadPool:
             attempts=tries.requests,
             error=f"{prefix} after {tries.counted} attempts: {verdict.error}",
         )
+
+
+def _stopped(lead: Lead, tries: _RowAttempts) -> RowResult:
+    """A row the run stopped on: pending if certainly never applied, else unknown."""
+    if tries.in_flight or tries.maybe_applied:
+        return RowResult(
+            lead.row,
+            Outcome.UNKNOWN,
+            attempts=tries.requests,
+            error="the run stopped while this lead was being sent; it may have been created",
+        )
+    return RowResult(
+        lead.row, Outcome.PENDING, attempts=tries.requests, error="not sent: the run stopped first"
+    )
 
 
 def _result(lead: Lead, verdict: Verdict, tries: _RowAttempts) -> RowResult:
@@ -384,6 +417,7 @@ def _result(lead: Lead, verdict: Verdict, tries: _RowAttempts) -> RowResult:
     )
 
 
-def _drain(queue: asyncio.Queue[Lead | None]) -> None:
+def _drain(queue: asyncio.Queue[Lead]) -> None:
     while not queue.empty():
         queue.get_nowait()
+        queue.task_done()

@@ -21,7 +21,7 @@ from uploader.normalise import Preparer
 from uploader.reading import Detected, open_table
 from uploader.results import write_results
 from uploader.settings import PrepareOptions, ReadOptions
-from uploader.upload import check_mapping
+from uploader.upload import check_mapping, refuse_overwriting_input
 
 # `column "Email": "jane@" is not ...` -> the value goes, the column stays.
 _COLUMN_VALUE = re.compile(r"""(column (?:"[^"]*"|'[^']*')): (?:"[^"]*"|'[^']*')""")
@@ -64,6 +64,7 @@ def preview(
     mapping = load_mapping(mapping_path, table.columns) if mapping_path else auto_map(table.columns)
     check_mapping(mapping, table)
     results_path = output or default_results_path(path)
+    refuse_overwriting_input(path, results_path)
     if journal_path_for(results_path).exists():
         raise UsageError(
             f"{results_path} belongs to an upload (its journal is beside it); "

@@ -36,6 +36,9 @@ class Credentials:
         token = env.get(token_env, "").strip()
         key = env.get(key_env, "").strip()
         secret = env.get(secret_env, "").strip()
+        for name, value in ((token_env, token), (key_env, key), (secret_env, secret)):
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                raise ConfigError(f"{name} contains a control character (a pasting accident?)")
         if token:
             return cls(token=token)
         if key and secret:
@@ -137,7 +140,7 @@ class UploadSettings:
     rate: RatePolicy = RatePolicy()
     retry: RetryPolicy = RetryPolicy()
     circuit: CircuitPolicy = CircuitPolicy()
-    grace_s: float = 5.0  # how long in-flight requests may finish after a stop is asked
+    grace_s: float = 2.0  # how long requests that are out may finish after a stop (issue 4: <3 s)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -147,6 +150,9 @@ class UploadSettings:
 def check_url(url: str) -> None:
     """Refuse URLs that are not http(s), and plain http to anything but loopback."""
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # Not echoed: the part before @ is a credential.
+        raise ConfigError("the API URL must not contain a user or password; use the environment")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"API URL must be http(s)://host/...: {url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):

@@ -7,6 +7,7 @@ Everything else in leadup talks to the `LeadTransport` protocol and sees either 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from types import TracebackType
@@ -56,18 +57,21 @@ class HttpTransport:
         }
         if self._api.partner_id:
             headers["X-Partner-Id"] = self._api.partner_id
-        # sock_read bounds the wait for the answer once the request is written; waiting for a
-        # pooled connection is not counted (DECISIONS: Timeouts), and the pool is as large as
-        # the number of workers so nobody waits for one anyway.
+        # Only connecting has an aiohttp timeout; --timeout is a deadline that starts when the
+        # request is on the wire (DECISIONS: Timeouts), set by the trace hook below. Waiting
+        # for a pooled connection never counts, and the pool is as large as the worker count.
         timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=None,
-            sock_connect=self._api.connect_timeout_s,
-            sock_read=self._api.timeout_s,
+            total=None, connect=None, sock_connect=self._api.connect_timeout_s
         )
+        trace = aiohttp.TraceConfig()
+        trace.on_request_headers_sent.append(_start_deadline)
         connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size)
         self._session = aiohttp.ClientSession(
-            headers=headers, timeout=timeout, connector=connector, raise_for_status=False
+            headers=headers,
+            timeout=timeout,
+            connector=connector,
+            raise_for_status=False,
+            trace_configs=[trace],
         )
         return self
 
@@ -88,14 +92,16 @@ class HttpTransport:
         data = json.dumps(payload, ensure_ascii=False).encode()
         error: NotSent | MaybeSent
         try:
-            async with self._session.post(
-                self._url,
-                data=data,
-                headers={"Idempotency-Key": idempotency_key},
-                allow_redirects=False,
-            ) as response:
-                raw = await response.read()
-                return _to_response(response.status, raw, response.headers.get("Retry-After"))
+            async with asyncio.timeout(None) as deadline:
+                async with self._session.post(
+                    self._url,
+                    data=data,
+                    headers={"Idempotency-Key": idempotency_key},
+                    allow_redirects=False,
+                    trace_request_ctx=_Deadline(deadline, self._api.timeout_s),
+                ) as response:
+                    raw = await response.read()
+            return _to_response(response.status, raw, response.headers.get("Retry-After"))
         except aiohttp.ConnectionTimeoutError:
             error = NotSent(f"could not connect to {self._api.base_url} in time")
         except aiohttp.ClientConnectorError as exc:
@@ -112,6 +118,25 @@ class HttpTransport:
         # Raised outside the handlers so that no aiohttp exception (whose request_info can
         # carry the Authorization header) rides along as __context__.
         raise error
+
+
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    """The --timeout of one request, armed once its headers are sent."""
+
+    timeout: asyncio.Timeout
+    seconds: float
+
+    def arm(self) -> None:
+        self.timeout.reschedule(asyncio.get_running_loop().time() + self.seconds)
+
+
+async def _start_deadline(
+    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestHeadersSentParams
+) -> None:
+    deadline = context.trace_request_ctx
+    if isinstance(deadline, _Deadline):
+        deadline.arm()
 
 
 def _to_response(status: int, raw: bytes, retry_after: str | None) -> ApiResponse:

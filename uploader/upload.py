@@ -37,10 +37,12 @@ async def run_upload(
     *,
     on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
+    abort: asyncio.Event | None = None,
 ) -> UploadReport:
     """Upload a file, or resume the upload its journal records."""
     started = time.monotonic()
     results_path = request.results_path
+    refuse_overwriting_input(request.input_path, results_path)
     results_path.parent.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     with OutputLock(results_path):
@@ -54,6 +56,7 @@ async def run_upload(
         journal = _open_journal(request, table)
         try:
             if journal.loaded:
+                _check_same_options(journal, mapping, request.prepare)
                 recovered = journal.recover_in_flight(resend=request.settings.retry.retry_unsafe)
                 notes.append(f"resumed {journal.path.name}")
                 if recovered:
@@ -64,7 +67,7 @@ async def run_upload(
             else:
                 await _load_unless_stopped(journal, table, mapping, request.prepare, stop)
             return await _dispatch_and_render(
-                journal, request.settings, results_path, started, notes, on_progress, stop
+                journal, request.settings, results_path, started, notes, on_progress, stop, abort
             )
         finally:
             journal.close()
@@ -77,6 +80,7 @@ async def run_retry(
     include: Collection[Outcome],
     on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
+    abort: asyncio.Event | None = None,
 ) -> UploadReport:
     """Resend the rows of a results file whose outcome is in `include`; never a created one."""
     include = frozenset(include)
@@ -102,7 +106,7 @@ async def run_retry(
             requeued = journal.requeue(include - _EDITABLE)
             notes.append(f"{requeued + fixed} rows to resend")
             return await _dispatch_and_render(
-                journal, settings, results_path, started, notes, on_progress, stop
+                journal, settings, results_path, started, notes, on_progress, stop, abort
             )
         finally:
             journal.close()
@@ -138,12 +142,12 @@ async def _load_unless_stopped(
     stop: asyncio.Event | None,
 ) -> None:
     """Run phase 1 on a thread; a stop asked meanwhile ends it at the next chunk."""
-    abort = threading.Event()
+    halt = threading.Event()
     watcher = asyncio.ensure_future(stop.wait()) if stop is not None else None
     if watcher is not None:
-        watcher.add_done_callback(lambda _: abort.set())
+        watcher.add_done_callback(lambda _: halt.set())
     try:
-        await asyncio.to_thread(_load, journal, table, mapping, options, abort)
+        await asyncio.to_thread(_load, journal, table, mapping, options, halt)
     finally:
         if watcher is not None:
             watcher.cancel()
@@ -154,17 +158,52 @@ def _load(
     table: Table,
     mapping: Mapping,
     options: PrepareOptions,
-    abort: threading.Event,
+    halt: threading.Event,
 ) -> None:
     """Phase 1: every row into the journal, pending or already final. Nothing is sent."""
     preparer = Preparer(mapping, table.columns, options, table.sha256)
     for chunk in table.chunks():
-        if abort.is_set():
+        if halt.is_set():
             raise StopRun(f"stopped while reading {table.path}; nothing was sent")
         journal.add(preparer.prepare(chunk))
-    journal.set_meta("mapping", json.dumps(asdict(mapping)))
-    journal.set_meta("prepare", json.dumps(asdict(options)))
+    if _sha256_of(table.path) != table.sha256:
+        # Someone (a vendor's slow upload, an editor) rewrote the file while it was read.
+        raise InputError("the file changed while it was being read; try again", path=table.path)
+    journal.set_meta("mapping", _options_json(mapping))
+    journal.set_meta("prepare", _options_json(options))
     journal.mark_loaded()
+
+
+def _options_json(options: Mapping | PrepareOptions) -> str:
+    return json.dumps(asdict(options), sort_keys=True)
+
+
+def _check_same_options(journal: Journal, mapping: Mapping, options: PrepareOptions) -> None:
+    """A resume sends bodies prepared by the first run: refuse options that would differ."""
+    for key, now in (("mapping", mapping), ("prepare", options)):
+        before = journal.get_meta(key)
+        if before is not None and json.loads(before) != json.loads(_options_json(now)):
+            what = "column mapping" if key == "mapping" else "--country/--require/--test options"
+            raise JournalError(
+                f"the {what} differ from the run this journal started with; run the same "
+                "command as before to resume, or add --restart to start over"
+            )
+
+
+def _sha256_of(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+
+
+def refuse_overwriting_input(input_path: Path, results_path: Path) -> None:
+    """The results file must never replace the lead file it reports on."""
+    if input_path.resolve() == results_path.resolve() or (
+        results_path.exists() and input_path.exists() and results_path.samefile(input_path)
+    ):
+        raise UsageError(f"{results_path}: the results file would overwrite the input file")
 
 
 async def _dispatch_and_render(
@@ -175,6 +214,7 @@ async def _dispatch_and_render(
     notes: list[str],
     on_progress: ProgressSink | None,
     stop: asyncio.Event | None,
+    abort: asyncio.Event | None,
 ) -> UploadReport:
     """Phase 2 and 3: send what is pending, then render the results file, also on a stop."""
     if on_progress is not None:
@@ -183,10 +223,13 @@ async def _dispatch_and_render(
     stats = PoolStats()
     try:
         if journal.pending_count():
-            stats = await _dispatch(journal, settings, on_progress, stop)
-    except asyncio.CancelledError:
-        stats.stopped = stats.stopped or "interrupted"
-    await asyncio.to_thread(write_results, results_path, journal.columns, journal.results())
+            await _dispatch(journal, settings, stats, on_progress, stop, abort)
+    except JournalError as exc:
+        # Rows were sent: this is not "bad input, nothing sent" but a run to resume.
+        raise StopRun(f"could not record progress in {journal.path}: {exc}") from exc
+    finally:
+        # Also when cancelled from outside: the results file always reflects the journal.
+        await asyncio.to_thread(write_results, results_path, journal.columns, journal.results())
     return UploadReport(
         input_path=Path(journal.input_name),
         results_path=results_path,
@@ -207,10 +250,11 @@ async def _dispatch_and_render(
 async def _dispatch(
     journal: Journal,
     settings: UploadSettings,
+    stats: PoolStats,
     on_progress: ProgressSink | None,
     stop: asyncio.Event | None,
-) -> PoolStats:
-    pacer = Pacer(settings.rate)
+    abort: asyncio.Event | None,
+) -> None:
     on_result = on_progress.advance if on_progress is not None else None
     on_notice = on_progress.notice if on_progress is not None else None
     async with (
@@ -218,13 +262,15 @@ async def _dispatch(
         JournalWriter(journal) as writer,
     ):
         pool = LeadPool(
-            transport, pacer, writer, settings, on_result=on_result, on_notice=on_notice
+            transport,
+            Pacer(settings.rate),
+            writer,
+            settings,
+            on_result=on_result,
+            on_notice=on_notice,
+            stats=stats,
         )
-        try:
-            return await pool.run(_pending(journal), stop)
-        except asyncio.CancelledError:
-            pool.stats.stopped = pool.stats.stopped or "interrupted"
-            raise
+        await pool.run(_pending(journal), stop, abort)
 
 
 async def _pending(journal: Journal) -> AsyncIterator[Lead]:
