@@ -122,8 +122,10 @@ def move_into(source: Path, target: Path) -> Path:
             target = archive_name(target.parent, target.name)
             continue
         except OSError:
-            # Another filesystem, or one without hard links: copy, then remove.
-            target = archive_name(target.parent, target.name)
+            # Another filesystem, or one without hard links: copy, then remove. Only a taken
+            # target needs a new name (its results file beside it is expected to exist).
+            if target.exists():
+                target = archive_name(target.parent, target.name)
             shutil.move(os.fspath(source), os.fspath(target))
             return target
         os.unlink(source)

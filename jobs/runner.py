@@ -209,7 +209,13 @@ class _Run:
         t0 = time.monotonic()
         if not unchanged(seen):
             return None
-        sha = file_sha256(seen.path)
+        try:
+            sha = file_sha256(seen.path)
+        except OSError as exc:
+            # Unreadable (permissions, gone): report it and go on with the other files.
+            return FileResult(
+                seen.path.name, "", "error", 3, error=f"cannot read: {exc.strerror or exc}"
+            )
         if not unchanged(seen):
             return None
         name = seen.path.name
