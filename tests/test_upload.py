@@ -310,7 +310,9 @@ async def test_progress_sees_every_row_and_the_429_pause(lead_file) -> None:
         await api.upload(request, on_progress=sink)
     assert sink.total == 5
     assert sink.results == [Outcome.CREATED] * 5
-    assert len(sink.notices) == 1 and "429" in sink.notices[0] and "1s" in sink.notices[0]
+    loaded, paused = sink.notices
+    assert loaded == "leads.csv (csv, utf-8, delimiter ',', header row 1): 5 rows to send"
+    assert "429" in paused and "1s" in paused
 
 
 async def test_timeout_after_sending_is_unknown_and_not_resent(lead_file) -> None:

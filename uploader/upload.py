@@ -66,6 +66,8 @@ async def run_upload(
                     )
             else:
                 await _load_unless_stopped(journal, table, mapping, request.prepare, stop)
+                if on_progress is not None:
+                    on_progress.notice(_loaded_line(table, journal))
             return await _dispatch_and_render(
                 journal, request.settings, results_path, started, notes, on_progress, stop, abort
             )
@@ -172,6 +174,28 @@ def _load(
     journal.set_meta("mapping", _options_json(mapping))
     journal.set_meta("prepare", _options_json(options))
     journal.mark_loaded()
+
+
+def _loaded_line(table: Table, journal: Journal) -> str:
+    """What was understood, before anything is sent: the person can still Ctrl-C."""
+    d = table.detected
+    how = ", ".join(
+        part
+        for part in (
+            d.format,
+            d.encoding or "",
+            f"delimiter {d.delimiter!r}" if d.delimiter else "",
+            f"sheet {d.sheet!r}" if d.sheet else "",
+            f"header row {d.header_row}",
+        )
+        if part
+    )
+    counts = journal.counts()
+    to_send = counts.get(Outcome.PENDING, 0)
+    held = ", ".join(
+        f"{counts[o]} {o.value}" for o in (Outcome.INVALID, Outcome.SKIPPED) if counts.get(o)
+    )
+    return f"{table.path.name} ({how}): {to_send} rows to send" + (f"; {held}" if held else "")
 
 
 def _options_json(options: Mapping | PrepareOptions) -> str:
