@@ -7,16 +7,15 @@ and a job's whole history can be copied or removed as one folder.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 from uploader.errors import UsageError
+from uploader.lock import PidLock
 
 
 class JobBusy(UsageError):
@@ -59,8 +58,8 @@ class JobPaths:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
-class JobLock:
-    """One run per job at a time: an advisory `flock` on the job's lock file.
+class JobLock(PidLock):
+    """One run per job at a time (leadup's pid lock on the job's lock file).
 
     The kernel drops the lock when its holder dies, even by SIGKILL, so a killed run never
     leaves a stale lock behind. Separate opens conflict too, so it also guards two runs of the
@@ -68,44 +67,8 @@ class JobLock:
     """
 
     def __init__(self, path: Path, job: str) -> None:
-        self.path, self.job = path, job
-        self._fh: TextIO | None = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise JobBusy naming the holder's pid."""
-        fh = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip()
-            fh.close()
-            raise JobBusy(self.job, holder) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self._fh = fh
-
-    def release(self) -> None:
-        """Let the next run in (idempotent)."""
-        if self._fh is not None:
-            with contextlib.suppress(OSError):
-                self._fh.truncate(0)
-            self._fh.close()  # closing the last descriptor releases the flock
-            self._fh = None
-
-    def __enter__(self) -> JobLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+        self.job = job
+        super().__init__(path, lambda pid: JobBusy(job, pid))
 
 
 class JsonLog:

@@ -1,4 +1,4 @@
-"""One run per output: an exclusive lock on `<results>.lock`, naming the process holding it.
+"""One run per output (or per job): an exclusive lock file naming the process holding it.
 
 `flock` belongs to the open file, so the kernel releases it when the process ends, however
 it ends: a lock file left by a run that died is not a lock, and needs no cleaning up. The
@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -26,16 +27,19 @@ def lock_path_for(results_path: Path) -> Path:
     return results_path.with_name(results_path.name + ".lock")
 
 
-class OutputLock:
-    """Held for a whole upload or retry of one results file; refuses a second one at once."""
+class PidLock:
+    """An exclusive `flock` on one file holding our pid; a second holder is refused at once.
 
-    def __init__(self, results_path: Path) -> None:
-        self.results_path = results_path
-        self.path = lock_path_for(results_path)
+    `busy(pid)` makes the error raised when another process holds it.
+    """
+
+    def __init__(self, path: Path, busy: Callable[[str], Exception]) -> None:
+        self.path = path
+        self._busy = busy
         self._fd: int | None = None
 
     def __repr__(self) -> str:
-        return f"OutputLock({str(self.path)!r}, held={self.held})"
+        return f"{type(self).__name__}({str(self.path)!r}, held={self.held})"
 
     @property
     def held(self) -> bool:
@@ -43,9 +47,9 @@ class OutputLock:
         return self._fd is not None
 
     def acquire(self) -> None:
-        """Take the lock, or raise JournalError naming the process that has it."""
+        """Take the lock, or raise `busy(pid)` naming the process that has it."""
         if self._fd is not None:
-            raise RuntimeError(f"{self.path} is already held by this OutputLock")
+            raise RuntimeError(f"{self.path} is already held by this lock")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
         try:
@@ -53,10 +57,7 @@ class OutputLock:
         except BlockingIOError:
             holder = _holder(fd)
             os.close(fd)
-            raise JournalError(
-                f"{self.results_path} is in use by another leadup run (pid {holder});"
-                " wait for it or stop it"
-            ) from None
+            raise self._busy(holder) from None
         except BaseException:
             os.close(fd)
             raise
@@ -72,7 +73,7 @@ class OutputLock:
                 os.ftruncate(fd, 0)  # no stale pid for the next reader to show
             os.close(fd)  # closing the last descriptor releases the flock
 
-    def __enter__(self) -> OutputLock:
+    def __enter__(self) -> PidLock:
         self.acquire()
         return self
 
@@ -93,3 +94,17 @@ def _holder(fd: int) -> str:
         if text or time.monotonic() >= deadline:
             return text if text.isdigit() else "unknown"
         time.sleep(0.01)
+
+
+class OutputLock(PidLock):
+    """Held for a whole upload or retry of one results file (DECISIONS: refused, exit 2)."""
+
+    def __init__(self, results_path: Path) -> None:
+        self.results_path = results_path
+        super().__init__(
+            lock_path_for(results_path),
+            lambda pid: JournalError(
+                f"{results_path} is in use by another leadup run (pid {pid}); "
+                "wait for it or stop it"
+            ),
+        )
