@@ -2,9 +2,10 @@
 
 Workers must not post a row before its in-flight mark is durable, and an fsync per row
 would cap a run at a few hundred rows a second on a laptop disk. So marks and results go
-into one queue; a dedicated thread takes whatever has gathered (up to `max_batch`, waiting
-at most `max_delay_s` for company), commits it as one transaction, and only then wakes the
-callers of that group. SQLite runs on that thread, never on the event loop.
+into one queue; a dedicated thread takes whatever has gathered (up to `max_batch`; by
+default it waits for no company, since what arrives during one commit forms the next
+group), commits it as one transaction, and only then wakes the callers of that group.
+SQLite runs on that thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class JournalWriter:
     error, so no row is posted that the journal could not record.
     """
 
-    def __init__(self, journal: Journal, *, max_batch: int = 512, max_delay_s: float = 0.002):
+    def __init__(self, journal: Journal, *, max_batch: int = 512, max_delay_s: float = 0.0):
         if max_batch < 1 or max_delay_s < 0:
             raise ValueError("max_batch must be at least 1 and max_delay_s not negative")
         self.journal = journal

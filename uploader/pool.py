@@ -250,6 +250,10 @@ class LeadPool:
         if tries.requests > 1:
             self.stats.retries += 1
         await self._writer.in_flight(lead.row, tries.requests)
+        if self._clock() - sent_at > 1 / self._pacer.rate_per_s:
+            # The mark's commit stalled (an fsync can): requests that waited for it must not
+            # leave together in a burst the server counts, so this one takes a fresh slot.
+            sent_at = await self._acquire()
         tries.in_flight = True
         try:
             response = await self._transport.post_lead(lead.payload, lead.idempotency_key)

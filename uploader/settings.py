@@ -178,7 +178,7 @@ class ReadOptions:
     delimiter: str | None = None
     header_row: int | None = None  # 1-based line (CSV) or row (Excel) of the header
     sheet: str | int | None = None  # Excel sheet by name or 0-based index
-    chunk_rows: int = 50_000  # CSV rows per chunk: memory follows this, not the file
+    chunk_rows: int = 10_000  # CSV rows per chunk: memory follows this, not the file
 
 
 @dataclass(frozen=True, slots=True)
