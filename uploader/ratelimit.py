@@ -49,8 +49,10 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         estimate: EstimatePolicy = EstimatePolicy(),
+        tick_s: float = 0.001,
     ) -> None:
         self._policy = policy
+        self._tick_s = tick_s  # epoll's timeout resolution: asyncio cannot sleep less
         self._estimate = estimate
         self._clock = clock
         self._sleep = sleep
@@ -89,7 +91,9 @@ class Pacer:
                 now = self._clock()
                 # Having slept until this very slot, take it even if the clock reads a hair
                 # early: asyncio may wake a timer up to its clock resolution ahead of time.
-                if now >= slot or slot <= waited_for:
+                # A slot less than one timer tick away is taken at once: the event loop's
+                # timers cannot sleep shorter, and the schedule stays anchored on the slot.
+                if now >= slot - self._tick_s or slot <= waited_for:
                     break
                 await self._sleep(slot - now)
                 waited_for = slot
