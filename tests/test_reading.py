@@ -161,6 +161,24 @@ SHAPES: dict[str, Shape] = {
         rows={2: ["Ann", "Lee, Jr.", "ann@x.com", "02139"], 3: ["Bo", "Roe, Sr.", "b@x.com", "1"]},
         delimiter=";",
     ),
+    "bom-title-and-quoted-newline-before-data": Shape(
+        '\ufeff"Leads\nby Source"\n\nFirst Name,"Last\nName",Email,Zip\r\n'
+        "Zoë,Lee,z@x.com,02139\r\n",
+        columns=["First Name", "Last\nName", "Email", "Zip"],
+        rows={4: ["Zoë", "Lee", "z@x.com", "02139"]},
+        detected_encoding="utf-8-sig",
+        header_row=3,
+    ),
+    "first-column-empty-or-spaced": Shape(
+        "Notes,First Name,Email,Zip\n,Ann,ann@x.com,02139\n  call back,Bob,b@x.com,1\n"
+        " , , ,\n,,,\n\u3000,Cy,,2\n",
+        columns=["Notes", "First Name", "Email", "Zip"],
+        rows={
+            2: ["", "Ann", "ann@x.com", "02139"],
+            3: ["  call back", "Bob", "b@x.com", "1"],
+            6: ["\u3000", "Cy", "", "2"],
+        },
+    ),
     "header-cells-as-written": Shape(
         " First Name , Last Name ,Email,Zip\nAnn,Lee,ann@x.com,02139\n",
         columns=[" First Name ", " Last Name ", "Email", "Zip"],
@@ -218,6 +236,17 @@ def test_wrong_encoding_override_names_the_row(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not valid utf-8 text") as caught:
         list(table.chunks())
     assert (caught.value.row, caught.value.column) == (7, "Name")
+
+
+@pytest.mark.parametrize(("bom", "encoding"), [(True, "utf-8"), (False, "utf-8-sig")])
+def test_utf8_named_with_or_without_its_mark(tmp_path: Path, bom: bool, encoding: str) -> None:
+    """UTF-8 is read as bytes from after the header: the mark must be counted, or not."""
+    path = tmp_path / "f.csv"
+    text = "Title\n\nFirst Name,Last Name,Email,Zip\nÅsa,Lee,a@x.com,02139\n"
+    path.write_bytes(b"\xef\xbb\xbf" * bom + text.encode())
+    table = open_table(path, ReadOptions(encoding=encoding, header_row=3))
+    assert table.columns == tuple(HEADER)
+    assert _frame_rows(list(table.chunks())) == {4: ["Åsa", "Lee", "a@x.com", "02139"]}
 
 
 def test_sha256_is_of_the_bytes(tmp_path: Path) -> None:

@@ -295,6 +295,11 @@ def test_results_never_overwrite_the_input(tmp_path: Path) -> None:
 
 def test_api_url_with_a_password_is_refused_without_echo(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "leads.csv", lead_rows(1))
-    done = leadup("upload", str(path), "--api-url", "https://u:hunter2@127.0.0.1/api",
-                  env={"JUICED_API_TOKEN": "t"})
+    done = leadup(
+        "upload",
+        str(path),
+        "--api-url",
+        "https://u:hunter2@127.0.0.1/api",
+        env={"JUICED_API_TOKEN": "t"},
+    )
     assert done.returncode == 2 and "hunter2" not in done.stdout + done.stderr

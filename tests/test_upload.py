@@ -330,8 +330,9 @@ async def test_timeout_after_sending_is_unknown_and_not_resent(lead_file) -> Non
 async def test_retry_unsafe_remembers_an_earlier_lost_answer(lead_file) -> None:
     """A created-but-lost lead followed by 503s must end unknown, never failed (safe)."""
     path = lead_file(1)
-    script = (Scripted(action="lose_response"),) + tuple(
-        Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(4)
+    script = (
+        Scripted(action="lose_response"),
+        *tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(4)),
     )
     async with running_sandbox(script=script) as sb:
         await upload(path, sb, retry=RetryPolicy(backoff_initial_s=0.01, retry_unsafe=True))
@@ -350,8 +351,9 @@ async def test_retry_unsafe_then_401_leaves_the_row_unknown_not_pending(lead_fil
     path = lead_file(1)
     script = (Scripted(action="lose_response"), Scripted(status=401))
     async with running_sandbox(script=script) as sb:
-        report = await upload(path, sb, retry=RetryPolicy(backoff_initial_s=0.01,
-                                                          retry_unsafe=True))
+        report = await upload(
+            path, sb, retry=RetryPolicy(backoff_initial_s=0.01, retry_unsafe=True)
+        )
         assert report.exit_code == 3
         resumed = await upload(path, sb)
     (line,) = results_of(default_results_path(path))

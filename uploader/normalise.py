@@ -1,8 +1,9 @@
 """Rows -> leads: normalise what the API validates, check each row locally, find in-file duplicates.
 
-Work is done a column at a time over a chunk (plain phones and clean emails by one regex over
-the column, zips and states cached by value since a list repeats them, phonenumbers' parses
-cached by value), then each row is assembled once. Per-value rules live in `uploader.fields`.
+Work is done a column at a time over a chunk (clean emails by one regex over the column,
+plain phones by their few shapes, zips and states cached by value since a list repeats them,
+phonenumbers' parses cached by value); each row's payload, Lead and cells are then made by
+C-level loops as the caller takes them. Per-value rules live in `uploader.fields`.
 
 Memory follows the chunk, except for duplicate detection, which must remember every lead of
 the file: 12 bytes per distinct email and per distinct phone (see `_Seen`).
@@ -11,7 +12,7 @@ the file: 12 bytes per distinct email and per distinct phone (see `_Seen`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from itertools import repeat
+from itertools import repeat, starmap
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,18 @@ import pandas as pd
 from uploader import fields as f
 from uploader.errors import ConfigError
 from uploader.mapping import Mapping
-from uploader.model import STANDARD_FIELDS, Lead, Outcome, RowResult, idempotency_key
+from uploader.model import (
+    STANDARD_FIELDS,
+    Lead,
+    Outcome,
+    RowResult,
+    idempotency_keys,
+    leads_from,
+)
 from uploader.settings import PrepareOptions
 
 _CACHE_LIMIT = 200_000  # values kept per cached normaliser; cleared past this (memory bound)
+_EMPTY_HASH = hash("")  # an empty email or phone: no value to repeat
 _SHOWN_VALUE_CHARS = 60  # a value quoted in an error is cut to this many characters
 
 Normaliser = Callable[[str], f.Checked]
@@ -35,7 +44,8 @@ class _Cached:
 
     def __init__(self, func: Normaliser) -> None:
         self.func = func
-        self.memo: dict[str, f.Checked] = {}
+        self.memo: dict[str, str] = {}  # value -> normalised value
+        self.bad: dict[str, str] = {}  # value -> problem, for the values that have one
         self.unique: bool | None = None  # decided on the first chunk of some size
 
     def column(self, values: list[str]) -> tuple[list[str], dict[int, str]]:
@@ -44,20 +54,24 @@ class _Cached:
             # Mostly unique (phones often are): remembering them costs more than it saves.
             self.unique = len(set(values)) * 2 > len(values)
         if self.unique:
-            out = [func(v) for v in values]
-        else:
-            memo = self.memo
-            if len(memo) > _CACHE_LIMIT:
-                memo.clear()
-            for v in set(values).difference(memo):
-                memo[v] = func(v)
-            out = [memo[v] for v in values]
-        values_out = [o[0] for o in out]
-        return values_out, _sparse(out)
+            return f.each(func, values)
+        memo, bad = self.memo, self.bad
+        if len(memo) > _CACHE_LIMIT:
+            memo.clear()
+            bad.clear()
+        distinct = set(values)
+        for v in distinct.difference(memo):
+            memo[v], why = func(v)
+            if why is not None:
+                bad[v] = why
+        column = list(map(memo.__getitem__, values))
+        if bad.keys().isdisjoint(distinct):
+            return column, {}
+        return column, {i: bad[v] for i, v in enumerate(values) if v in bad}
 
 
 class _Seen:
-    """The first row of every value passed so far, in 16 bytes a value, for duplicates.
+    """The first row of every value passed so far, in 12 bytes a value, for duplicates.
 
     Values are kept as 64-bit hashes in sorted arrays, not as strings in a dict (about 170
     bytes a value), so that a million distinct values take 12 MB, not 170 MB. Two different
@@ -68,37 +82,43 @@ class _Seen:
         self.hashes = np.empty(0, dtype=np.int64)  # sorted
         self.rows = np.empty(0, dtype=np.int32)
         self.pending: dict[int, int] = {}  # this chunk's values: hash -> first row
-        self.pending_bulk: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes, rows), unique
+        self.pending_bulk: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes, rows) by hash
 
-    def lookup(self, hashes: np.ndarray) -> np.ndarray:
-        """The first row each hash had in earlier chunks, or 0."""
+    def lookup(self, ordered: np.ndarray) -> np.ndarray:
+        """The first row each hash had in earlier chunks, or 0, for hashes in sorted order.
+
+        Sorted, each search starts where the last one ended: the big array is walked in
+        order rather than jumped about in (twice as fast at a million values).
+        """
         self.commit()
         if not len(self.hashes):
-            return np.zeros(len(hashes), dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.hashes, hashes), len(self.hashes) - 1)
-        return np.where(self.hashes[at] == hashes, self.rows[at], 0)
+            return np.zeros(len(ordered), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.hashes, ordered), len(self.hashes) - 1)
+        return np.where(self.hashes[at] == ordered, self.rows[at], 0)
 
     def commit(self) -> None:
         """Fold the values of the last chunk into the sorted arrays."""
         if not self.pending and not self.pending_bulk:
             return
-        parts = [
-            *self.pending_bulk,
-            (
-                np.fromiter(self.pending, dtype=np.int64, count=len(self.pending)),
-                np.fromiter(self.pending.values(), dtype=np.int64, count=len(self.pending)),
-            ),
-        ]
-        new = np.concatenate([h for h, _ in parts])
-        new_rows = np.concatenate([r for _, r in parts]).astype(np.int32)
-        order = np.argsort(new)
-        new, new_rows = new[order], new_rows[order]
-        # Insert the new values where they belong: one copy of the arrays, no full sort.
-        at = np.searchsorted(self.hashes, new)
-        self.hashes = np.insert(self.hashes, at, new)
-        self.rows = np.insert(self.rows, at, new_rows)
+        walked = np.fromiter(self.pending, dtype=np.int64, count=len(self.pending))
+        walked_rows = np.fromiter(self.pending.values(), dtype=np.int64, count=len(walked))
+        order = np.argsort(walked)
+        new, new_rows = walked[order], walked_rows[order]
+        # Each part is sorted already: merged by insertion, small into large, so that the
+        # big arrays are copied once and nothing is sorted again.
+        for hashes, rows in self.pending_bulk:
+            new, new_rows = _merge(hashes, rows, new, new_rows)
+        self.hashes, self.rows = _merge(self.hashes, self.rows, new, new_rows.astype(np.int32))
         self.pending = {}
         self.pending_bulk = []
+
+
+def _merge(
+    hashes: np.ndarray, rows: np.ndarray, more: np.ndarray, more_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted (hashes, rows) as one, sorted."""
+    at = np.searchsorted(hashes, more)
+    return np.insert(hashes, at, more), np.insert(rows, at, more_rows)
 
 
 def _show(value: str) -> str:
@@ -142,6 +162,10 @@ class Preparer:
         self._seen_phone = _Seen()
         self._required = tuple(dict.fromkeys(("zip", *options.require)))
         self._missing = {name: self._why_missing(name) for name in self._required}
+        self._base: dict[str, Any] = dict(self._constants)  # on every payload, after the cells
+        if options.is_test:
+            self._base["is_test"] = True
+        self._makers: dict[tuple[bool, ...], Callable[..., dict[str, Any]]] = {}
 
     @staticmethod
     def _check_constants(constants: dict[str, str], country: str) -> dict[str, str]:
@@ -160,19 +184,23 @@ class Preparer:
     def prepare(self, chunk: pd.DataFrame) -> Iterator[tuple[Lead | RowResult, list[str]]]:
         """Per row, in order: a Lead, or a RowResult (invalid or skipped) with its reason;
         and the row's own cells, unchanged. Duplicates are judged against the rows of
-        earlier chunks given to this Preparer, so give it a file's chunks in order."""
+        earlier chunks given to this Preparer, so give it a file's chunks in order.
+
+        Everything is decided before this returns; the Leads and cell lists themselves are
+        made as the caller takes them, so that a chunk's million small objects are not all
+        alive at once (the garbage collector would walk them again and again).
+        """
         rows: list[int] = chunk.index.tolist()
-        cells: list[list[str]] = chunk.to_numpy(dtype=object).tolist()
+        raw: list[list[str]] = [chunk.iloc[:, j].tolist() for j in range(chunk.shape[1])]
         keys: list[str] = []  # payload key of each normalised column, in payload order
         values: list[list[str]] = []
         problems: dict[int, dict[str, str]] = {}  # row offset -> field -> reason
         for pos, name in self._field_cols:
-            raw: list[str] = chunk[pos].tolist()
             normalise = self._normalisers.get(name)
             if normalise is None:
-                column = f.collapse_column(raw)
+                column = f.collapse_column(raw[pos])
             else:
-                column, bad = normalise(raw)
+                column, bad = normalise(raw[pos])
                 header = self.columns[pos]
                 for i, why in bad.items():
                     reason = f'column "{header}": {_show(column[i])} {why}'
@@ -180,15 +208,16 @@ class Preparer:
             keys.append(name)
             values.append(column)
         if self.mapping.full_name is not None:
-            split = [f.split_name(v) for v in chunk[self.mapping.full_name].tolist()]
+            split = [f.split_name(v) for v in raw[self.mapping.full_name]]
             keys += ["first_name", "last_name"]
             values += [[s[0] for s in split], [s[1] for s in split]]
         for pos, key in self._extra_cols:
             keys.append(key)
-            values.append(f.strip_column(chunk[pos].tolist()))
+            values.append(f.strip_column(raw[pos]))
         self._check_required(keys, values, len(rows), problems)
 
         results = self._assemble(rows, keys, values, problems)
+        cells = map(list, zip(*raw, strict=False)) if raw else ([] for _ in rows)
         return zip(results, cells, strict=False)  # same length: one result per row
 
     def _assemble(
@@ -197,42 +226,27 @@ class Preparer:
         keys: list[str],
         values: list[list[str]],
         problems: dict[int, dict[str, str]],
-    ) -> list[Lead | RowResult]:
+    ) -> Iterator[Lead | RowResult]:
         """Each row's Lead, or its RowResult when invalid or a duplicate, in row order.
 
-        Built a list at a time (C-level loops) rather than row by row: at a million rows
-        the Python overhead of a loop body is seconds.
+        Built by C-level loops (map, zip) rather than row by row: at a million rows the
+        Python overhead of a loop body is seconds.
         """
-        n = len(rows)
-        # Empty cells are left out of the payload.
-        # map/zip run in C; zip(strict=True) would double the cost, and every column has n
-        # values by construction.
-        payloads: list[dict[str, Any]] = (
-            list(map(dict, map(zip, repeat(keys), zip(*values, strict=False))))
-            if values
-            else [{} for _ in range(n)]
-        )
-        for key, column in zip(keys, values, strict=True):
-            if "" in column:
-                for i in [i for i, v in enumerate(column) if not v]:
-                    del payloads[i][key]
-        base: dict[str, Any] = dict(self._constants)
-        if self.options.is_test:
-            base["is_test"] = True
-        if base:
-            for payload in payloads:
-                payload.update(base)
         held: dict[int, RowResult] = {
             i: RowResult(rows[i], Outcome.INVALID, error="; ".join(reasons.values()))
             for i, reasons in problems.items()
         }
         if not self.options.keep_duplicates:
             self._find_duplicates(rows, keys, values, held)
-        keys_by_row = map(idempotency_key, repeat(self.file_sha256), rows)
-        results: list[Lead | RowResult] = list(map(Lead, rows, payloads, keys_by_row))
-        for i, held_back in held.items():
-            results[i] = held_back
-        return results
+        sparse = tuple(not all(column) for column in values)  # columns with an empty cell
+        make = self._makers.get(sparse)
+        if make is None:
+            make = self._makers[sparse] = _payload_maker(keys, sparse, self._base)
+        # Every column has a value per row by construction; zip(strict=True) would cost more.
+        payloads = starmap(make, zip(*values, strict=False) if values else repeat((), len(rows)))
+        keys_by_row = idempotency_keys(self.file_sha256, rows)
+        leads = leads_from(zip(rows, payloads, keys_by_row, strict=False))
+        return map(held.get, range(len(rows)), leads) if held else leads
 
     def _find_duplicates(
         self,
@@ -257,14 +271,22 @@ class Preparer:
             if name not in keys:
                 continue
             column = values[keys.index(name)]
-            present = np.asarray(column, dtype=object) != ""
             hashes = np.fromiter(map(hash, column), dtype=np.int64, count=n)
-            before = seen.lookup(hashes)
-            suspect |= present & ((before > 0) | _repeated(hashes, present))
-            stores.append((column, present, hashes, before, seen))
+            present = hashes != _EMPTY_HASH  # a value hashing as "" is a 2⁻⁶⁴ chance
+            order = np.argsort(hashes)  # one sort per column: lookup, twins and memory
+            ordered = hashes[order]
+            before = np.empty(n, dtype=np.int64)
+            before[order] = seen.lookup(ordered)
+            twins = np.zeros(n, dtype=bool)  # in hash order: a value that occurs twice
+            twins[1:] = ordered[1:] == ordered[:-1]
+            twins[:-1] |= twins[1:]
+            repeated = np.empty(n, dtype=bool)
+            repeated[order] = twins
+            suspect |= present & ((before > 0) | repeated)
+            stores.append((column, present, hashes, before, seen, order, ordered))
         for i in np.flatnonzero(suspect & unheld).tolist():
             first = 0
-            for column, _, hashes, before, seen in stores:
+            for column, _, hashes, before, seen, _, _ in stores:
                 if column[i]:
                     first = int(before[i]) or seen.pending.get(int(hashes[i]), 0)
                     if first:
@@ -272,14 +294,14 @@ class Preparer:
             if first:
                 held[i] = RowResult(rows[i], Outcome.SKIPPED, error=f"same lead as row {first}")
                 continue
-            for column, _, hashes, _, seen in stores:
+            for column, _, hashes, _, seen, _, _ in stores:
                 if column[i]:
                     seen.pending.setdefault(int(hashes[i]), rows[i])
         # Every other sent row: its values are new and unique in the chunk.
         plain = unheld & ~suspect
-        for _, present, hashes, _, seen in stores:
-            take = plain & present
-            seen.pending_bulk.append((hashes[take], row_numbers[take]))
+        for _, present, _, _, seen, order, ordered in stores:
+            take = (plain & present)[order]  # in hash order
+            seen.pending_bulk.append((ordered[take], row_numbers[order][take]))
 
     def _check_required(
         self, keys: list[str], values: list[list[str]], n: int, problems: dict[int, dict[str, str]]
@@ -290,6 +312,8 @@ class Preparer:
                 continue
             if name in keys:
                 column = values[keys.index(name)]
+                if all(column):  # no empty cell
+                    continue
                 empty = [i for i, v in enumerate(column) if not v]
             else:
                 empty = list(range(n))
@@ -328,18 +352,28 @@ def _check_mapping(mapping: Mapping, columns: Sequence[str]) -> None:
         raise ConfigError(f"the mapping names a column the file does not have ({width} columns)")
 
 
-def _repeated(hashes: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Which present values occur more than once in the chunk (by hash)."""
-    ordered = np.sort(hashes[present])
-    twins = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(twins):
-        return np.zeros(len(hashes), dtype=bool)
-    return present & np.isin(hashes, twins)
+def _payload_maker(
+    keys: Sequence[str], sparse: Sequence[bool], base: dict[str, Any]
+) -> Callable[..., dict[str, Any]]:
+    """A function from a row's values (one per key, in order) to its JSON body: the keys
+    with their values, less those left empty, then `base` (constants, is_test).
 
-
-def _sparse(out: list[f.Checked]) -> dict[int, str]:
-    """The problems of a normalised column, by row offset."""
-    return {i: why for i, (_, why) in enumerate(out) if why is not None}
+    Generated, as `collections.namedtuple` generates its class, because a dict display with
+    constant keys is built presized in one step: half the time of `dict(zip(...))`,
+    which is a million dicts in a big file. Keys enter the source only as `repr` literals,
+    values only as arguments or names in the namespace, so no cell can become code.
+    """
+    params = [f"v{i}" for i in range(len(keys))]
+    namespace: dict[str, Any] = {f"b{j}": value for j, value in enumerate(base.values())}
+    items = [f"{key!r}: {param}" for key, param in zip(keys, params, strict=True)]
+    items += [f"{key!r}: b{j}" for j, key in enumerate(base)]
+    lines = [f"def payload({', '.join(params)}):", f"    p = {{{', '.join(items)}}}"]
+    for key, param, maybe_empty in zip(keys, params, sparse, strict=True):
+        if maybe_empty:
+            lines += [f"    if not {param}:", f"        del p[{key!r}]"]
+    lines.append("    return p")
+    exec("\n".join(lines), namespace)
+    return namespace["payload"]
 
 
 def _normalise_one(name: str, value: str, country: str) -> f.Checked:
