@@ -58,8 +58,15 @@ import hand_client  # noqa: E402
 
 from uploader import api  # noqa: E402
 from uploader.sandbox import SandboxConfig, sandbox_in_thread  # noqa: E402
-from uploader.settings import ApiSettings, Credentials, RatePolicy, UploadSettings  # noqa: E402
+from uploader.settings import (  # noqa: E402
+    ApiSettings,
+    Credentials,
+    RatePolicy,
+    ReadOptions,
+    UploadSettings,
+)
 
+CLI_CHUNK = ReadOptions().chunk_rows  # the read chunk the CLI uses
 HEADER = ["first_name", "last_name", "email", "phone", "address_1", "city", "state", "zip"]
 
 
@@ -318,7 +325,7 @@ def peak_rss_mb(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     return got["peak_kib"] / 1024, seconds
 
 
-# leadup through its API with a smaller read chunk than the CLI's 50,000 rows (no CLI option).
+# leadup through its API with a smaller read chunk than the CLI's default (no CLI option).
 _CHUNKED = (
     "import asyncio, sys\n"
     "from pathlib import Path\n"
@@ -366,11 +373,11 @@ def memory(tmp: Path, sizes: list[int], concurrency: int, chunk_rows: int) -> st
                     "--concurrency", str(conc), "--rate", "5000"]  # fmt: skip
 
         small, big = sizes[0], sizes[-1]
+        cli_label = f"`leadup upload` (CLI, read chunk {CLI_CHUNK:,} rows)"
         plan = [
-            ("`leadup upload` (CLI, read chunk 50,000 rows)", leadup_cli, concurrency, small, base),
-            ("`leadup upload` (CLI, read chunk 50,000 rows)", leadup_cli, concurrency, big, base),
-            ("`leadup upload` (CLI, read chunk 50,000 rows)", leadup_cli, 4 * concurrency, small,
-             base),
+            (cli_label, leadup_cli, concurrency, small, base),
+            (cli_label, leadup_cli, concurrency, big, base),
+            (cli_label, leadup_cli, 4 * concurrency, small, base),
             (f"leadup `api.upload`, read chunk {chunk_rows:,} rows", leadup_chunked, concurrency,
              small, base),
             (f"leadup `api.upload`, read chunk {chunk_rows:,} rows", leadup_chunked, concurrency,
@@ -616,10 +623,9 @@ def main() -> None:
                 f"(`ru_maxrss`) of that process, read by a small wrapper interpreter through "
                 f'`RUSAGE_CHILDREN`. "Above imports" subtracts an interpreter that only '
                 f"imports pandas, aiohttp, tenacity and leadup (for the hand client: aiohttp). "
-                f"The CLI reads CSV in chunks of 50,000 rows, so both files are a single chunk "
-                f"there; the `api.upload` lines set a 2,000-row chunk to show what memory "
-                f"follows once a file spans many chunks.\n\n"
-                + memory(tmp, mem_sizes, args.concurrency, 2000)
+                f"The CLI reads CSV in chunks of {CLI_CHUNK:,} rows; the `api.upload` lines "
+                f"set a 2,000-row chunk to show what memory follows once a file spans many "
+                f"chunks.\n\n" + memory(tmp, mem_sizes, args.concurrency, 2000)
             )
 
     print(
