@@ -141,7 +141,8 @@ def test_commit_marks_in_flight_and_records_results(make_journal: MakeJournal):
     counts = journal.counts()
     assert counts == {
         Outcome.CREATED: 2, Outcome.INVALID: 2, Outcome.REJECTED: 0, Outcome.FAILED: 1,
-        Outcome.UNKNOWN: 0, Outcome.SKIPPED: 0, Outcome.PENDING: 5,
+        Outcome.UNKNOWN: 0, Outcome.SKIPPED: 0, Outcome.PENDING: 5, Outcome.HELD: 0,
+        Outcome.QUOTED: 0,
     }  # fmt: skip
     assert sum(counts.values()) == 10
     assert journal.status_counts() == {"accepted": 1, "duplicate": 1}
@@ -382,7 +383,7 @@ async def test_concurrent_marks_share_few_commits_and_return_only_once_committed
     def counting_commit(in_flight, results):
         real_commit(in_flight, results)
         calls.append(len(in_flight) + len(results))
-        committed.update(r for r, _ in in_flight)
+        committed.update(mark[0] for mark in in_flight)
 
     monkeypatch.setattr(journal, "commit", counting_commit)
     rows = sendable(300)

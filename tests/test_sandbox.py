@@ -241,7 +241,7 @@ async def test_a_body_that_is_not_a_json_object_gets_400(sandbox, session, body)
 
 
 async def test_ping_then_lead_and_the_ping_reference_errors(make_sandbox, session):
-    sb = await make_sandbox(seed=3)
+    sb = await make_sandbox(seed=3, source_type="vendor")
     ping = await post(session, sb, {"zip": "33139", "is_test": True, "zip_extra": 1}, path="/ping")
     assert ping.status == 200
     assert ping.body == {"ping_id": ping.body["ping_id"], "message": "Match found", "price": 45.0}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from uploader.model import Outcome, RowResult
+from uploader.quote import QuoteSummary
 from uploader.settings import PrepareOptions, ReadOptions, UploadSettings
 
 
@@ -26,7 +27,11 @@ class UploadRequest:
 
     @property
     def results_path(self) -> Path:
-        return self.output_path or default_results_path(self.input_path)
+        if self.output_path is not None:
+            return self.output_path
+        ping = self.settings.ping
+        quoting = ping is not None and not ping.post
+        return default_results_path(self.input_path, "quote" if quoting else "results")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,8 @@ class UploadReport:
     requests: int = 0  # HTTP requests this run made
     retries: int = 0  # of which were retries
     rate_limited: int = 0  # 429 answers this run received
+    pings: int = 0  # of the requests, pings (ping-post mode and quotes)
+    quote: QuoteSummary | None = None  # what the list is worth (`leadup quote`)
     sent_this_run: int = 0  # rows that reached a final outcome by a request in this run
     stopped: str = ""  # why the run stopped before finishing ("" when it finished)
     resume_hint: str = ""  # the command that resumes it
@@ -58,15 +65,17 @@ class UploadReport:
 
     @property
     def exit_code(self) -> int:
-        """0 every row created; 1 finished, some not created; 3 stopped before finishing."""
+        """0 every row settled (created, or held/quoted as asked); 1 finished, some not;
+        3 stopped before finishing."""
         if self.stopped or self.counts.get(Outcome.PENDING, 0):
             return 3
-        return 0 if self.created == self.rows else 1
+        settled = sum(n for outcome, n in self.counts.items() if outcome.is_settled)
+        return 0 if settled == self.rows else 1
 
 
-def default_results_path(input_path: Path) -> Path:
-    """`<input stem>.results.csv` beside the input."""
-    return input_path.with_name(f"{input_path.stem}.results.csv")
+def default_results_path(input_path: Path, kind: str = "results") -> Path:
+    """`<input stem>.results.csv` (a quote: `.quote.csv`) beside the input."""
+    return input_path.with_name(f"{input_path.stem}.{kind}.csv")
 
 
 def journal_path_for(results_path: Path) -> Path:

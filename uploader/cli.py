@@ -30,6 +30,7 @@ from uploader.settings import (
     DEFAULT_API_URL,
     ApiSettings,
     Credentials,
+    PingPolicy,
     PrepareOptions,
     RatePolicy,
     ReadOptions,
@@ -152,6 +153,29 @@ network_options = _options(
 )
 
 
+def _ping_fields(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    fields = tuple(dict.fromkeys(f.strip() for f in value.split(",") if f.strip()))
+    if not fields:
+        raise click.BadParameter("name at least one field, e.g. zip,state")
+    return fields
+
+
+ping_options = _options(
+    click.option(
+        "--ping-fields",
+        default="zip,state",
+        show_default=True,
+        callback=_ping_fields,
+        help="Comma-separated fields each ping sends (zip is always sent).",
+    ),
+    click.option(
+        "--ping-rate",
+        type=click.FloatRange(min=0, min_open=True),
+        help="Pings per second, paced apart from posts (default: pings share --rate).",
+    ),
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="leadup")
 def cli() -> None:
@@ -171,13 +195,33 @@ def cli() -> None:
     help="Results file (default: <input stem>.results.csv beside the input).",
 )
 @click.option("--restart", is_flag=True, help="Discard this output's journal and start over.")
+@click.option(
+    "--ping",
+    is_flag=True,
+    help="Ping-post: price each lead with POST /ping first; post it with that ping's id.",
+)
+@click.option(
+    "--min-price",
+    type=click.FloatRange(min=0),
+    help="With --ping: hold back leads whose best bid is below this price (implies --ping).",
+)
+@ping_options
 @read_options
 @prepare_options
 @network_options
-def upload(file: Path, output: Path | None, restart: bool, **opts: Any) -> None:
+def upload(
+    file: Path,
+    output: Path | None,
+    restart: bool,
+    ping: bool,
+    min_price: float | None,
+    **opts: Any,
+) -> None:
     """Upload FILE (CSV, TSV, XLSX, XLS); running it again resumes where it stopped."""
     read, prepare = _read_options(opts), _prepare_options(opts)
     mapping_path = opts["mapping_path"]
+    if ping or min_price is not None:
+        opts["ping_policy"] = _ping_policy(opts, min_price or 0.0, post=True)
 
     async def call(
         settings: UploadSettings,
@@ -208,12 +252,23 @@ def upload(file: Path, output: Path | None, restart: bool, **opts: Any) -> None:
 )
 @click.option("--include-rejected", is_flag=True, help="Also resend rejected rows (after fixing).")
 @click.option("--include-invalid", is_flag=True, help="Also resend invalid rows (after fixing).")
+@click.option("--include-held", is_flag=True, help="Ping-post: price held rows again.")
 @network_options
 def retry(
-    results: Path, include_unknown: bool, include_rejected: bool, include_invalid: bool, **opts: Any
+    results: Path,
+    include_unknown: bool,
+    include_rejected: bool,
+    include_invalid: bool,
+    include_held: bool,
+    **opts: Any,
 ) -> None:
-    """Resend the failed rows of a RESULTS file, updating it in place; never a created row."""
+    """Resend the failed rows of a RESULTS file, updating it in place; never a created row.
+
+    A ping-post results file is retried in ping-post mode, with the floor it was run with.
+    """
     include = {Outcome.FAILED}
+    if include_held:
+        include.add(Outcome.HELD)
     if include_unknown:
         include.add(Outcome.UNKNOWN)
     if include_rejected:
@@ -266,6 +321,51 @@ def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None
         )
         render_preview(result, _out)
     sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Results file (default: <input stem>.quote.csv; the chart goes beside it as .png).",
+)
+@click.option("--restart", is_flag=True, help="Discard this output's journal and start over.")
+@click.option(
+    "--min-price",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="The floor to report against: how many leads clear it, and for how much.",
+)
+@ping_options
+@read_options
+@prepare_options
+@network_options
+def quote(file: Path, output: Path | None, restart: bool, min_price: float, **opts: Any) -> None:
+    """Ping every valid row of FILE and say what the list is worth; posts nothing."""
+    read, prepare = _read_options(opts), _prepare_options(opts)
+    opts["ping_policy"] = _ping_policy(opts, min_price, post=False)
+
+    async def call(
+        settings: UploadSettings,
+        sink: api.ProgressSink | None,
+        stop: asyncio.Event,
+        abort: asyncio.Event,
+    ) -> api.UploadReport:
+        request = api.UploadRequest(
+            input_path=file,
+            settings=settings,
+            output_path=output,
+            read=read,
+            prepare=prepare,
+            mapping_path=opts["mapping_path"],
+            restart=restart,
+        )
+        return await api.upload(request, on_progress=sink, stop=stop, abort=abort)
+
+    _finish(_execute(call, opts))
 
 
 @cli.command()
@@ -342,6 +442,7 @@ def _settings(opts: dict[str, Any], credentials: Credentials, base_url: str) -> 
     )
     return UploadSettings(
         api=api_settings,
+        ping=opts.get("ping_policy"),
         concurrency=opts["concurrency"],
         rate=RatePolicy(rate_per_s=opts["rate"]),
         retry=RetryPolicy(
@@ -350,6 +451,12 @@ def _settings(opts: dict[str, Any], credentials: Credentials, base_url: str) -> 
             retry_after_max_s=opts["retry_after_max_s"],
             rate_limited_max_s=opts["rate_limited_max_s"],
         ),
+    )
+
+
+def _ping_policy(opts: dict[str, Any], min_price: float, *, post: bool) -> PingPolicy:
+    return PingPolicy(
+        fields=opts["ping_fields"], min_price=min_price, post=post, rate_per_s=opts["ping_rate"]
     )
 
 

@@ -317,15 +317,30 @@ class Journal:
                 db.execute(jdb.RECORD, jdb.result_params(result, now))
                 db.execute(*change)
 
-    def commit(self, in_flight: Sequence[tuple[int, int]], results: Sequence[RowResult]) -> None:
-        """In one transaction: mark (row, attempt) pairs in flight, then record results.
+    def commit(
+        self,
+        in_flight: Sequence[tuple[int, int] | tuple[int, int, dict[str, Any] | None]],
+        results: Sequence[RowResult],
+    ) -> None:
+        """In one transaction: mark (row, attempt[, extra]) in flight, then record results.
+
+        A mark's `extra` (a ping's figures) is kept with the row, so a row that dies in
+        flight still shows what it was priced at.
 
         Refuses (and commits nothing) if a final row would be marked in flight, a created
         row would change, or a PENDING result would reopen a final row: each would risk a
         second post of the same lead.
         """
         now = time.time()
-        marks = [{"row": r, "attempt": a, "now": now} for r, a in in_flight]
+        marks = [
+            {
+                "row": mark[0],
+                "attempt": mark[1],
+                "extra": jdb.encode(mark[2]) if len(mark) > 2 and mark[2] else None,
+                "now": now,
+            }
+            for mark in in_flight
+        ]
         params = [jdb.result_params(r, now) for r in results]
         try:
             with self._tx() as db:
@@ -379,6 +394,15 @@ class Journal:
             for record in page:
                 yield jdb.row_result(record), jdb.decode(record[-1])
             last = page[-1][0]
+
+    def field_values(self, key: str) -> dict[int, str]:
+        """One field of every prepared row's body, by row (e.g. `state`, for a quote)."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT row, json_extract(payload, '$.' || ?) FROM rows WHERE payload IS NOT NULL",
+                (key,),
+            ).fetchall()
+        return {row: str(value) for row, value in found if value is not None}
 
     def result_of(self, row: int) -> RowResult:
         """One row's results line (KeyError if there is no such row)."""

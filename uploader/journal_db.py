@@ -91,6 +91,7 @@ CREATE TABLE rows (
 # after a 429 keeps its attempt number. Coming from `pending` always counts: a new run.
 MARK = """
 UPDATE rows SET state = 'in_flight', last_attempt = :attempt, updated_at = :now,
+    extra = coalesce(:extra, extra),
     attempts = attempts + (state = 'pending' OR last_attempt IS NOT :attempt)
 WHERE row = :row AND state <> 'final'
 """
@@ -176,11 +177,11 @@ def added_twice(db: sqlite3.Connection, rows: list[int]) -> str:
 
 
 def refusal(
-    db: sqlite3.Connection, in_flight: Sequence[tuple[int, int]], results: Sequence[RowResult]
+    db: sqlite3.Connection, in_flight: Sequence[tuple[Any, ...]], results: Sequence[RowResult]
 ) -> str:
     """Name the rows a refused commit was about, with their state, which it left intact."""
     bad = []
-    checks = [(r, True) for r, _ in in_flight] + [
+    checks = [(mark[0], True) for mark in in_flight] + [
         (r.row, r.outcome is Outcome.PENDING) for r in results
     ]
     for row, reopening in checks:

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from uploader.errors import JournalError
 from uploader.model import RowResult
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 class _Mark:
     row: int
     attempt: int
+    extra: dict[str, Any] | None
     done: asyncio.Future[None]
 
 
@@ -101,10 +102,13 @@ class JournalWriter:
                 thread.join()  # a few commits at most; the journal must not close under it
                 raise
 
-    async def in_flight(self, row: int, attempt: int) -> None:
-        """Mark a row in flight; returns once that is durably committed (safe to post)."""
+    async def in_flight(self, row: int, attempt: int, extra: dict[str, Any] | None = None) -> None:
+        """Mark a row in flight; returns once that is durably committed (safe to post).
+
+        `extra` (a ping's figures) is journalled with the mark.
+        """
         done = self._future()
-        self._queue.put(_Mark(row, attempt, done))
+        self._queue.put(_Mark(row, attempt, extra, done))
         await done
 
     def record(self, result: RowResult) -> None:
@@ -169,7 +173,7 @@ class JournalWriter:
         return items, None, False
 
     def _commit(self, items: list[_Item]) -> None:
-        marks = [(i.row, i.attempt) for i in items if isinstance(i, _Mark)]
+        marks = [(i.row, i.attempt, i.extra) for i in items if isinstance(i, _Mark)]
         results = [i for i in items if isinstance(i, RowResult)]
         if (marks or results) and self._error is None:
             try:

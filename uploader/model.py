@@ -35,6 +35,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "attempts",
     "error",
 )
+# Added after RESULT_COLUMNS in ping-post mode (`--ping`, `leadup quote`).
+PING_COLUMNS: tuple[str, ...] = ("ping_id", "ping_message", "bid_price", "bid_id")
 
 
 class Outcome(StrEnum):
@@ -47,10 +49,17 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"  # may have reached the server: resend only if the user says so
     SKIPPED = "skipped"  # deliberately not sent (e.g. the same lead as an earlier row)
     PENDING = "pending"  # not sent yet because the run stopped first; a resume sends it
+    HELD = "held"  # pinged, and deliberately not posted: no match, or the price under the floor
+    QUOTED = "quoted"  # pinged by `leadup quote`, which posts nothing
 
     @property
     def is_final(self) -> bool:
         return self is not Outcome.PENDING
+
+    @property
+    def is_settled(self) -> bool:
+        """Ended as the user asked: created, or held back / quoted on purpose (exit 0)."""
+        return self in (Outcome.CREATED, Outcome.HELD, Outcome.QUOTED)
 
 
 class Lead(NamedTuple):
@@ -105,6 +114,17 @@ class RowResult:
             "" if self.http_status is None else str(self.http_status),
             str(self.attempts),
             self.error,
+        ]
+
+    def ping_cells(self) -> list[str]:
+        """The PING_COLUMNS cells of this line, from `extra` (empty when never pinged)."""
+        extra = self.extra
+        price = extra.get("bid_price")
+        return [
+            str(extra.get("ping_id") or ""),
+            str(extra.get("ping_message") or ""),
+            "" if price is None else f"{float(price):.2f}",
+            str(extra.get("bid_id") or ""),
         ]
 
 

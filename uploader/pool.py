@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
@@ -16,6 +17,14 @@ from uploader.errors import MaybeSent, NotSent
 from uploader.journal import JournalWriter
 from uploader.model import Lead, Outcome, RowResult
 from uploader.outcomes import Action, Verdict, judge_response
+from uploader.pinging import (
+    PingQuote,
+    decide,
+    is_expired_ping,
+    judge_ping,
+    ping_payload,
+    post_payload,
+)
 from uploader.ratelimit import Pacer, parse_retry_after
 from uploader.settings import UploadSettings
 from uploader.transport import LeadTransport
@@ -32,6 +41,7 @@ class PoolStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
+    pings: int = 0  # of the requests, how many were pings
     finished: int = 0
     stopped: str = ""  # why dispatch stopped early, "" when it ran out of rows
 
@@ -57,6 +67,7 @@ class _RowAttempts:
     in_flight: bool = False  # a request is out and its answer not yet read
     maybe_applied: bool = False  # an earlier attempt may have created the lead
     rate_limited_since: float | None = None
+    extra: dict[str, Any] | None = None  # the ping's figures, in ping-post mode
 
 
 class LeadPool:
@@ -94,6 +105,12 @@ class LeadPool:
         self._clock = clock or asyncio.get_running_loop().time
         self._wall_clock = wall_clock
         self._circuit = Circuit(settings.circuit)
+        self._ping = settings.ping
+        ping_rate = self._ping.rate_per_s if self._ping is not None else None
+        # Pings share the posts' pace unless --ping-rate gives them their own.
+        self._ping_pacer = (
+            Pacer(replace(settings.rate, rate_per_s=ping_rate)) if ping_rate else pacer
+        )
         self._stopping = asyncio.Event()
         self._aborted = asyncio.Event()
         self._idle = asyncio.Event()
@@ -218,45 +235,120 @@ class LeadPool:
             self._on_result(result)
 
     async def _send(self, lead: Lead) -> RowResult:
-        """One row through tenacity: attempts until a final verdict, a give-up or a stop."""
+        """One row: its post (ping first, in ping-post mode) until a final result or a stop."""
         tries = _RowAttempts()
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(_TryAgain),
-            stop=lambda state: self._should_give_up(state, tries),
-            wait=lambda state: self._wait_before_next(state, tries),
-            sleep=self._sleep_unless_stopping,
-            reraise=True,
-        )
         try:
-            try:
-                async for attempt in retrying:
-                    with attempt:
-                        verdict = await self._attempt(lead, tries)
-            except _TryAgain as gave_up:
-                return self._give_up(lead, gave_up.verdict, tries)
+            if self._ping is None:
+                return await self._post(lead, lead.payload, tries)
+            return await self._ping_and_post(lead, tries)
         except _Abandon:
             return _stopped(lead, tries)
         except asyncio.CancelledError:
             # The grace period is over, or a second Ctrl-C.
             self._record(_stopped(lead, tries))
             raise
+
+    async def _post(self, lead: Lead, payload: dict[str, Any], tries: _RowAttempts) -> RowResult:
+        """Post through tenacity: attempts until a final verdict or a give-up."""
+        try:
+            async for attempt in self._retrying(tries):
+                with attempt:
+                    verdict = await self._attempt(lead, payload, tries)
+        except _TryAgain as gave_up:
+            return self._give_up(lead, gave_up.verdict, tries)
         return _result(lead, verdict, tries)
 
-    async def _attempt(self, lead: Lead, tries: _RowAttempts) -> Verdict:
+    def _retrying(self, tries: _RowAttempts) -> AsyncRetrying:
+        return AsyncRetrying(
+            retry=retry_if_exception_type(_TryAgain),
+            stop=lambda state: self._should_give_up(state, tries),
+            wait=lambda state: self._wait_before_next(state, tries),
+            sleep=self._sleep_unless_stopping,
+            reraise=True,
+        )
+
+    async def _ping_and_post(self, lead: Lead, tries: _RowAttempts) -> RowResult:
+        """Price the lead, then post it with that ping only if the price clears the floor.
+
+        A post refused because the ping expired is priced again once, and posted if the new
+        price still clears the floor.
+        """
+        assert self._ping is not None
+        for round_ in (1, 2):
+            quote = await self._ping_until_answered(lead)
+            if isinstance(quote, RowResult):
+                return quote
+            decision = decide(quote, self._ping.min_price)
+            tries.extra = quote.cells(decision.bid_id)
+            if not self._ping.post:
+                return RowResult(lead.row, Outcome.QUOTED, error=decision.reason, extra=tries.extra)
+            if not decision.post:
+                return RowResult(lead.row, Outcome.HELD, error=decision.reason, extra=tries.extra)
+            result = await self._post(lead, post_payload(lead.payload, quote, decision), tries)
+            expired = result.outcome is Outcome.REJECTED and is_expired_ping(
+                Verdict(Action.FINAL, http_status=result.http_status, error=result.error)
+            )
+            if not (expired and round_ == 1):
+                return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _ping_until_answered(self, lead: Lead) -> PingQuote | RowResult:
+        """Ping with retries on any transient failure; a refusal ends the row rejected."""
+        assert self._ping is not None
+        payload = ping_payload(lead.payload, self._ping.fields)
+        tries = _RowAttempts()
+        try:
+            async for attempt in self._retrying(tries):
+                with attempt:
+                    verdict, quote = await self._ping_once(payload, tries)
+        except _TryAgain as gave_up:
+            verdict = gave_up.verdict
+            return RowResult(
+                lead.row,
+                Outcome.FAILED,
+                http_status=verdict.http_status,
+                error=f"not sent: the ping failed after {tries.requests} attempts: {verdict.error}",
+            )
+        if quote is None:
+            assert verdict.outcome is not None
+            return RowResult(
+                lead.row, verdict.outcome, http_status=verdict.http_status, error=verdict.error
+            )
+        return quote
+
+    async def _ping_once(
+        self, payload: dict[str, Any], tries: _RowAttempts
+    ) -> tuple[Verdict, PingQuote | None]:
+        """One ping; raises _TryAgain / _Abandon like `_attempt`."""
+        sent_at = await self._acquire(self._ping_pacer)
+        tries.requests += 1
+        self.stats.requests += 1
+        self.stats.pings += 1
+        if tries.requests > 1:
+            self.stats.retries += 1
+        try:
+            verdict, quote = judge_ping(await self._transport.post_ping(payload))
+        except (NotSent, MaybeSent) as exc:  # a ping creates nothing: both are safe to retry
+            verdict, quote = Verdict(Action.RETRY, Outcome.FAILED, error=f"ping: {exc}"), None
+        self._observe(verdict, sent_at, self._ping_pacer)
+        self._raise_unless_final(verdict, tries)
+        return verdict, quote
+
+    async def _attempt(self, lead: Lead, payload: dict[str, Any], tries: _RowAttempts) -> Verdict:
         """Send once; return a final verdict or raise _TryAgain / _Abandon."""
-        sent_at = await self._acquire()
+        sent_at = await self._acquire(self._pacer)
         tries.requests += 1
         self.stats.requests += 1
         if tries.requests > 1:
             self.stats.retries += 1
-        await self._writer.in_flight(lead.row, tries.requests)
+        await self._writer.in_flight(lead.row, tries.requests, tries.extra)
         if self._clock() - sent_at > 1 / self._pacer.rate_per_s:
             # The mark's commit stalled (an fsync can): requests that waited for it must not
             # leave together in a burst the server counts, so this one takes a fresh slot.
-            sent_at = await self._acquire()
+            sent_at = await self._acquire(self._pacer)
         tries.in_flight = True
         try:
-            response = await self._transport.post_lead(lead.payload, lead.idempotency_key)
+            response = await self._transport.post_lead(payload, lead.idempotency_key)
             verdict = judge_response(response)
         except NotSent as exc:
             verdict = Verdict(Action.RETRY, outcome=Outcome.FAILED, error=str(exc))
@@ -265,8 +357,12 @@ class LeadPool:
         tries.in_flight = False
         if verdict.action is Action.AMBIGUOUS:
             tries.maybe_applied = True
-        self._observe(verdict, sent_at)
+        self._observe(verdict, sent_at, self._pacer)
+        self._raise_unless_final(verdict, tries)
+        return verdict
 
+    def _raise_unless_final(self, verdict: Verdict, tries: _RowAttempts) -> None:
+        """Count the attempt and raise _TryAgain / _Abandon unless the verdict is final."""
         if verdict.action is Action.RATE_LIMITED:
             if tries.rate_limited_since is None:
                 tries.rate_limited_since = self._clock()
@@ -279,13 +375,12 @@ class LeadPool:
             verdict.action is Action.AMBIGUOUS and self._retry.retry_unsafe
         ):
             raise _TryAgain(verdict)
-        return verdict
 
-    def _observe(self, verdict: Verdict, sent_at: float) -> None:
-        """Feed the pacer and the circuit breaker with one answer."""
+    def _observe(self, verdict: Verdict, sent_at: float, pacer: Pacer) -> None:
+        """Feed the pacer that paced the request, and the circuit breaker, with one answer."""
         if verdict.action is Action.RATE_LIMITED:
             self.stats.rate_limited += 1
-            self._pacer.on_rate_limited(sent_at)
+            pacer.on_rate_limited(sent_at)
             pause_s = parse_retry_after(
                 verdict.retry_after, now=self._wall_clock(), max_s=self._retry.retry_after_max_s
             )
@@ -295,7 +390,7 @@ class LeadPool:
             )
             return
         if verdict.http_status is not None:  # only real answers measure the server's pace
-            self._pacer.on_response(sent_at)
+            pacer.on_response(sent_at)
         server_failed = verdict.action in (Action.RETRY, Action.AMBIGUOUS)
         pause_s = self._circuit.record(server_failed)
         if pause_s is None:
@@ -311,16 +406,18 @@ class LeadPool:
     def _pause(self, seconds: float, why: str) -> None:
         """Pause the pool; tell the user once per pause that lasts long enough to notice."""
         self._pacer.pause(seconds)
+        if self._ping_pacer is not self._pacer:
+            self._ping_pacer.pause(seconds)
         until = self._clock() + seconds
         if self._on_notice is not None and seconds >= 1 and until > self._announced_until + 0.5:
             self._announced_until = until
             self._on_notice(why.format(rate=self._pacer.rate_per_s) + f" for {seconds:.0f}s")
 
-    async def _acquire(self) -> float:
+    async def _acquire(self, pacer: Pacer) -> float:
         """A paced slot, unless the run stops while waiting for one."""
         if self._stopping.is_set():
             raise _Abandon
-        slot = asyncio.ensure_future(self._pacer.acquire())
+        slot = asyncio.ensure_future(pacer.acquire())
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             await asyncio.wait({slot, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -378,7 +475,12 @@ class LeadPool:
                 "not created, safe to resend"
             )
             return RowResult(
-                lead.row, Outcome.FAILED, http_status=429, attempts=tries.requests, error=error
+                lead.row,
+                Outcome.FAILED,
+                http_status=429,
+                attempts=tries.requests,
+                error=error,
+                extra=tries.extra or {},
             )
         if tries.maybe_applied:
             outcome, prefix = Outcome.UNKNOWN, "an earlier attempt may have created it; gave up"
@@ -390,6 +492,7 @@ class LeadPool:
             http_status=verdict.http_status,
             attempts=tries.requests,
             error=f"{prefix} after {tries.counted} attempts: {verdict.error}",
+            extra=tries.extra or {},
         )
 
 
@@ -401,7 +504,9 @@ def _stopped(lead: Lead, tries: _RowAttempts) -> RowResult:
             Outcome.UNKNOWN,
             attempts=tries.requests,
             error="the run stopped while this lead was being sent; it may have been created",
+            extra=tries.extra or {},
         )
+    # A ping's figures are not kept on a pending row: a resume prices it again.
     return RowResult(
         lead.row, Outcome.PENDING, attempts=tries.requests, error="not sent: the run stopped first"
     )
@@ -418,6 +523,7 @@ def _result(lead: Lead, verdict: Verdict, tries: _RowAttempts) -> RowResult:
         http_status=verdict.http_status,
         attempts=tries.requests,
         error=verdict.error,
+        extra=tries.extra or {},
     )
 
 

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from uploader.api import UploadReport
 from uploader.model import Outcome, RowResult
+from uploader.quote import render_quote
 
 _OUTCOME_ORDER = tuple(Outcome)
 _STYLE = {
@@ -31,6 +32,8 @@ _STYLE = {
     Outcome.UNKNOWN: "yellow",
     Outcome.SKIPPED: "cyan",
     Outcome.PENDING: "magenta",
+    Outcome.HELD: "blue",
+    Outcome.QUOTED: "green",
 }
 
 
@@ -165,9 +168,12 @@ def render_summary(report: UploadReport, console: Console) -> None:
     speed = report.sent_this_run / report.duration_s if report.duration_s > 0 else 0.0
     console.print(
         f"this run:      {report.sent_this_run} rows in {report.duration_s:.1f}s "
-        f"({speed:.1f} rows/s), {report.requests} requests, {report.retries} retries, "
-        f"{report.rate_limited} answered 429"
+        f"({speed:.1f} rows/s), {report.requests} requests"
+        + (f" ({report.pings} pings)" if report.pings else "")
+        + f", {report.retries} retries, {report.rate_limited} answered 429"
     )
+    if report.quote is not None:
+        render_quote(report.quote, console)
     for note in report.notes:
         console.print(f"note:          {note}")
     console.print(f"results file:  {report.results_path}")

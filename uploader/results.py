@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from uploader.errors import InputError
-from uploader.model import RESULT_COLUMNS, Outcome, RowResult
+from uploader.model import PING_COLUMNS, RESULT_COLUMNS, Outcome, RowResult
 
 # OWASP's triggers, plus their full-width forms (which some Excel locales also take as
 # formulas) and the apostrophe itself, escaped so that the mapping stays reversible.
@@ -43,9 +43,15 @@ def restore(cell: str) -> str:
 
 
 def write_results(
-    path: Path, columns: Sequence[str], lines: Iterable[tuple[RowResult, Sequence[str]]]
+    path: Path,
+    columns: Sequence[str],
+    lines: Iterable[tuple[RowResult, Sequence[str]]],
+    *,
+    ping: bool = False,
 ) -> int:
     """Write the whole results file atomically; returns the number of lines (not the header).
+
+    `ping` adds the PING_COLUMNS after the leading columns (ping-post mode and quotes).
 
     A temp file in the same folder is written, flushed and fsynced, then renamed over the
     old file and the folder fsynced: a crash leaves either the old file or the new one,
@@ -57,12 +63,15 @@ def write_results(
     try:
         with open(fd, "w", encoding=_ENCODING, newline="") as out:
             writer = csv.writer(out)
-            writer.writerow([*RESULT_COLUMNS, *map(neutralise, columns)])
+            leading = (*RESULT_COLUMNS, *PING_COLUMNS) if ping else RESULT_COLUMNS
+            writer.writerow([*leading, *map(neutralise, columns)])
             count = 0
             for result, cells in lines:
                 line = result.leading_cells()
                 for i in _TEXT_AT:
                     line[i] = neutralise(line[i])
+                if ping:
+                    line.extend(map(neutralise, result.ping_cells()))
                 line.extend(map(neutralise, cells))
                 writer.writerow(line)
                 count += 1
@@ -96,8 +105,11 @@ def read_results(path: Path) -> tuple[list[str], Iterator[tuple[dict[str, str], 
     encoding = _encoding_of(path)
     with _open(path, encoding) as file:
         header, delimiter = _header(path, file)
-    columns = [restore(c) for c in header[len(RESULT_COLUMNS) :]]
-    return columns, _lines(path, encoding, delimiter, len(header))
+    lead = len(RESULT_COLUMNS)
+    if tuple(header[lead : lead + len(PING_COLUMNS)]) == PING_COLUMNS:
+        lead += len(PING_COLUMNS)  # a ping-post results file: its ping cells are leadup's
+    columns = [restore(c) for c in header[lead:]]
+    return columns, _lines(path, encoding, delimiter, len(header), lead)
 
 
 def _open(path: Path, encoding: str) -> TextIO:
@@ -139,9 +151,8 @@ def _header(path: Path, file: TextIO) -> tuple[list[str], str]:
 
 
 def _lines(
-    path: Path, encoding: str, delimiter: str, width: int
+    path: Path, encoding: str, delimiter: str, width: int, lead: int
 ) -> Iterator[tuple[dict[str, str], list[str]]]:
-    lead = len(RESULT_COLUMNS)
     with _open(path, encoding) as file:
         reader = csv.reader(file, delimiter=delimiter, strict=True)
         try:
@@ -158,7 +169,7 @@ def _lines(
                 # Old Excel drops trailing empty cells of some lines: they are empty, not gone.
                 record += [""] * (width - len(record))
                 cells = [restore(c) for c in record]
-                leading = dict(zip(RESULT_COLUMNS, cells[:lead], strict=True))
+                leading = dict(zip(RESULT_COLUMNS, cells, strict=False))
                 try:
                     row_result_from_cells(leading)
                 except ValueError as exc:

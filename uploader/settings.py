@@ -118,6 +118,32 @@ class CircuitPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PingPolicy:
+    """Ping-post: price each lead with `POST /ping` first, post it only at or above a floor.
+
+    `post=False` is `leadup quote`: ping every row, post none. `rate_per_s` gives pings a
+    pace of their own; None shares the upload's (two requests per sold lead).
+    """
+
+    fields: tuple[str, ...] = ("zip", "state")  # what the ping sends besides is_test
+    min_price: float = 0.0  # the floor: a best price below it is held back
+    post: bool = True
+    rate_per_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_price < 0:
+            raise ConfigError("--min-price must not be negative")
+        if self.rate_per_s is not None and not self.rate_per_s > 0:
+            raise ConfigError("--ping-rate must be greater than 0")
+        if "zip" not in self.fields:  # the API requires it on every ping
+            object.__setattr__(self, "fields", ("zip", *self.fields))
+
+    def identity(self) -> dict[str, object]:
+        """What a resume must share with the run it continues (the pace may change)."""
+        return {"fields": list(self.fields), "min_price": self.min_price, "post": self.post}
+
+
+@dataclass(frozen=True, slots=True)
 class ApiSettings:
     """Where and how to reach the API."""
 
@@ -140,6 +166,7 @@ class UploadSettings:
     rate: RatePolicy = RatePolicy()
     retry: RetryPolicy = RetryPolicy()
     circuit: CircuitPolicy = CircuitPolicy()
+    ping: PingPolicy | None = None  # ping-post mode; None posts every lead directly
     grace_s: float = 2.0  # how long requests that are out may finish after a stop (issue 4: <3 s)
 
     def __post_init__(self) -> None:

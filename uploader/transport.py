@@ -38,14 +38,17 @@ class LeadTransport(Protocol):
 
     async def post_lead(self, payload: dict[str, Any], idempotency_key: str) -> ApiResponse: ...
 
+    async def post_ping(self, payload: dict[str, Any]) -> ApiResponse: ...
+
 
 class HttpTransport:
-    """`POST {base_url}/leads` over one aiohttp session whose pool matches the concurrency."""
+    """`POST /leads` and `POST /ping` over one aiohttp session sized to the concurrency."""
 
     def __init__(self, api: ApiSettings, *, pool_size: int) -> None:
         self._api = api
         self._pool_size = pool_size
         self._url = api.base_url.rstrip("/") + "/leads"
+        self._ping_url = api.base_url.rstrip("/") + "/ping"
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpTransport:
@@ -87,6 +90,15 @@ class HttpTransport:
 
     async def post_lead(self, payload: dict[str, Any], idempotency_key: str) -> ApiResponse:
         """Send one lead. A redirect is not followed: a POST must not turn into a GET."""
+        return await self._post(self._url, payload, {"Idempotency-Key": idempotency_key})
+
+    async def post_ping(self, payload: dict[str, Any]) -> ApiResponse:
+        """Ask what a lead is worth; the caller may retry any failure (a ping creates nothing)."""
+        return await self._post(self._ping_url, payload, None)
+
+    async def _post(
+        self, url: str, payload: dict[str, Any], headers: dict[str, str] | None
+    ) -> ApiResponse:
         if self._session is None:
             raise RuntimeError("HttpTransport used outside `async with`")
         data = json.dumps(payload, ensure_ascii=False).encode()
@@ -94,9 +106,9 @@ class HttpTransport:
         try:
             async with asyncio.timeout(None) as deadline:
                 async with self._session.post(
-                    self._url,
+                    url,
                     data=data,
-                    headers={"Idempotency-Key": idempotency_key},
+                    headers=headers,
                     allow_redirects=False,
                     trace_request_ctx=_Deadline(deadline, self._api.timeout_s),
                 ) as response:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Collection
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from itertools import islice
 from pathlib import Path
 
@@ -22,10 +22,11 @@ from uploader.mapping import Mapping, auto_map, load_mapping
 from uploader.model import Lead, Outcome
 from uploader.normalise import Preparer
 from uploader.pool import LeadPool, PoolStats
+from uploader.quote import QuoteSummary, chart_path_for, save_chart, summarise
 from uploader.ratelimit import Pacer
 from uploader.reading import Table, open_table
 from uploader.results import read_results, write_results
-from uploader.settings import PrepareOptions, UploadSettings
+from uploader.settings import PingPolicy, PrepareOptions, UploadSettings
 from uploader.transport import HttpTransport
 
 _FETCH_BATCH = 500  # pending rows read from the journal at a time
@@ -57,6 +58,7 @@ async def run_upload(
         try:
             if journal.loaded:
                 _check_same_options(journal, mapping, request.prepare)
+                _check_same_ping(journal, request.settings.ping)
                 recovered = journal.recover_in_flight(resend=request.settings.retry.retry_unsafe)
                 notes.append(f"resumed {journal.path.name}")
                 if recovered:
@@ -66,6 +68,7 @@ async def run_upload(
                     )
             else:
                 await _load_unless_stopped(journal, table, mapping, request.prepare, stop)
+                journal.set_meta("ping", _ping_json(request.settings.ping))
                 if on_progress is not None:
                     on_progress.notice(_loaded_line(table, journal))
             return await _dispatch_and_render(
@@ -105,6 +108,7 @@ async def run_retry(
             fixed = await asyncio.to_thread(_apply_fixes, journal, results_path, include)
             if fixed:
                 notes.append(f"{fixed} rows re-read from the edited results file")
+            settings = replace(settings, ping=_ping_of(journal, settings.ping))
             requeued = journal.requeue(include - _EDITABLE)
             notes.append(f"{requeued + fixed} rows to resend")
             return await _dispatch_and_render(
@@ -214,6 +218,43 @@ def _check_same_options(journal: Journal, mapping: Mapping, options: PrepareOpti
             )
 
 
+def _ping_json(ping: PingPolicy | None) -> str:
+    return json.dumps(None if ping is None else ping.identity(), sort_keys=True)
+
+
+def _check_same_ping(journal: Journal, ping: PingPolicy | None) -> None:
+    """A resume prices and sells rows as the run it continues did: same floor, same fields."""
+    before = json.loads(journal.get_meta("ping") or "null")
+    now = json.loads(_ping_json(ping))
+    if before != now:
+
+        def say(policy: dict | None) -> str:
+            if policy is None:
+                return "without --ping"
+            if not policy["post"]:
+                return "as a quote"
+            return f"with --ping --min-price {policy['min_price']:g}"
+
+        raise JournalError(
+            f"this journal's run was started {say(before)}, this one is {say(now)}; run the "
+            "same command as before to resume, or write the results to another --output"
+        )
+
+
+def _ping_of(journal: Journal, given: PingPolicy | None) -> PingPolicy | None:
+    """The ping-post policy a journal's run used (a retry prices rows the same way)."""
+    recorded = json.loads(journal.get_meta("ping") or "null")
+    if recorded is None:
+        return None
+    rate = given.rate_per_s if given is not None else None
+    return PingPolicy(
+        fields=tuple(recorded["fields"]),
+        min_price=recorded["min_price"],
+        post=recorded["post"],
+        rate_per_s=rate,
+    )
+
+
 def _sha256_of(path: Path) -> str:
     try:
         with path.open("rb") as handle:
@@ -253,7 +294,16 @@ async def _dispatch_and_render(
         raise StopRun(f"could not record progress in {journal.path}: {exc}") from exc
     finally:
         # Also when cancelled from outside: the results file always reflects the journal.
-        await asyncio.to_thread(write_results, results_path, journal.columns, journal.results())
+        await asyncio.to_thread(
+            write_results,
+            results_path,
+            journal.columns,
+            journal.results(),
+            ping=settings.ping is not None,
+        )
+    quote = None
+    if settings.ping is not None and not settings.ping.post:
+        quote = await asyncio.to_thread(_quote_of, journal, settings.ping, results_path)
     return UploadReport(
         input_path=Path(journal.input_name),
         results_path=results_path,
@@ -265,10 +315,20 @@ async def _dispatch_and_render(
         requests=stats.requests,
         retries=stats.retries,
         rate_limited=stats.rate_limited,
+        pings=stats.pings,
+        quote=quote,
         sent_this_run=stats.finished,
         stopped=stats.stopped,
         notes=notes,
     )
+
+
+def _quote_of(journal: Journal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
+    """The quote's figures from the journal, and its chart beside the results."""
+    results = (result for result, _ in journal.results())
+    summary = summarise(results, journal.field_values("state"), ping.min_price)
+    chart = save_chart(summary, chart_path_for(results_path))
+    return replace(summary, chart_path=chart)
 
 
 async def _dispatch(

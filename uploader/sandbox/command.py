@@ -87,6 +87,31 @@ RATIO = click.FloatRange(0.0, 1.0)
 )
 @click.option("--no-test-mode", is_flag=True, help="Ignore is_test (fixed outcomes by zip).")
 @click.option("--no-duplicate-check", is_flag=True, help="Never answer status 'duplicate'.")
+@click.option(
+    "--source-type",
+    type=click.Choice(["internal", "vendor"]),
+    default="internal",
+    show_default=True,
+    help="Ping answers: every bid (internal) or one aggregated price (vendor).",
+)
+@click.option(
+    "--ping-ttl",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds a ping stays usable by a lead.",
+)
+@click.option(
+    "--monthly-limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Non-test leads before pings are Rejected and leads withheld.",
+)
+@click.option(
+    "--no-records",
+    is_flag=True,
+    help="Keep counters only, no lead/request records (long benchmarks); no duplicate checks.",
+)
 @click.option("--api-key", default=None, help="Fixed API key (default: a throwaway one).")
 @click.option("--api-secret", default=None, help="Fixed API secret (default: throwaway).")
 @click.option("--token", default=None, help="Fixed Bearer token (default: throwaway).")
@@ -106,6 +131,10 @@ def sandbox_command(
     required_fields: tuple[str, ...],
     no_test_mode: bool,
     no_duplicate_check: bool,
+    source_type: str,
+    ping_ttl: float,
+    monthly_limit: int | None,
+    no_records: bool,
     api_key: str | None,
     api_secret: str | None,
     token: str | None,
@@ -113,8 +142,9 @@ def sandbox_command(
     """Serve a fake Juiced API on loopback, for demos and tests.
 
     Prints its URL and throwaway credentials as shell `export` lines, then serves until
-    Ctrl-C or SIGTERM. Admin routes (no auth): GET /_sandbox/stats, GET /_sandbox/leads,
-    POST /_sandbox/revoke, POST /_sandbox/restore, POST /_sandbox/script.
+    Ctrl-C or SIGTERM. Admin routes (no auth, loopback only): GET /_sandbox/stats,
+    GET /_sandbox/leads, GET /_sandbox/requests, GET /_sandbox/pings, POST /_sandbox/revoke,
+    POST /_sandbox/restore, POST /_sandbox/script, POST /_sandbox/expire-pings.
     """
     fixed = {"api_key": api_key, "api_secret": api_secret, "token": token}
     knobs: dict[str, Any] = {k: v for k, v in fixed.items() if v}
@@ -133,6 +163,10 @@ def sandbox_command(
             required_fields=required_fields,
             test_mode=not no_test_mode,
             duplicate_check=not no_duplicate_check,
+            source_type="vendor" if source_type == "vendor" else "internal",
+            ping_ttl_s=ping_ttl,
+            monthly_limit=monthly_limit,
+            keep_records=not no_records,
             **knobs,
         )
     except ValueError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,9 @@ from typing import Any, Literal
 
 ScriptAction = Literal["respond", "drop", "lose_response", "process"]
 RetryAfterFormat = Literal["seconds", "date"]
+SourceType = Literal["internal", "vendor"]
+# The API routes a script item can target.
+SCRIPTABLE_PATHS = ("/leads", "/ping")
 
 # Bodies the real API (Laravel) sends for these codes when a script gives none.
 DEFAULT_BODIES: dict[int, dict[str, Any]] = {
@@ -27,7 +31,10 @@ DEFAULT_BODIES: dict[int, dict[str, Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class Scripted:
-    """One scripted answer to the next `POST /leads`, taken before normal processing.
+    """One scripted answer to the next request to `path`, taken before normal processing.
+
+    The state keeps one queue for both routes; a request takes the first queued item whose
+    `path` is its own, so the order per route is the order queued.
 
     Actions:
       respond        answer `status` with `body`/`headers`; nothing is created
@@ -42,8 +49,11 @@ class Scripted:
     headers: Mapping[str, str] = field(default_factory=dict)
     action: ScriptAction | None = None  # None: "respond" if status is set, else "process"
     delay_s: float = 0.0
+    path: str = "/leads"  # or "/ping"
 
     def __post_init__(self) -> None:
+        if self.path not in SCRIPTABLE_PATHS:
+            raise ValueError(f"Scripted.path must be one of {SCRIPTABLE_PATHS}, got {self.path!r}")
         if self.resolved_action == "respond" and self.status is None:
             raise ValueError("Scripted(action='respond') needs a status")
 
@@ -69,6 +79,7 @@ class Scripted:
             headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
             action=data.get("action"),
             delay_s=float(data.get("delay_s", 0.0)),
+            path=str(data.get("path", "/leads")),
         )
 
 
@@ -109,8 +120,16 @@ class SandboxConfig:
     validate_phone: bool = True  # US: 10 digits, optional leading 1
     validate_email: bool = True
     validate_state: bool = True  # 2 letters
-    assign_ratio: float = 0.7  # share of (non-test, non-duplicate) leads assigned
+    assign_ratio: float = 0.7  # share of (non-test, non-duplicate) leads without a ping assigned
     ping_ttl_s: float = 300.0  # a lead naming an older ping gets "Ping ID has expired"
+    # internal: a ping answers every bid (the lead may pick one by bid_id); vendor: one price.
+    source_type: SourceType = "internal"
+    # Once this many non-test leads exist, pings answer "Rejected" and leads are "withheld".
+    monthly_limit: int | None = None
+
+    # Memory: False keeps counters only (no lead or request records, no duplicate checks),
+    # so a million-lead benchmark does not grow the sandbox.
+    keep_records: bool = True
 
     def __post_init__(self) -> None:
         ratios = {
@@ -134,5 +153,13 @@ class SandboxConfig:
             raise ValueError("retry_after_format must be 'seconds' or 'date'")
         if self.revoke_after is not None and self.revoke_after < 0:
             raise ValueError("revoke_after must not be negative")
+        if self.source_type not in ("internal", "vendor"):
+            raise ValueError(
+                f"source_type must be 'internal' or 'vendor', got {self.source_type!r}"
+            )
+        if self.monthly_limit is not None and self.monthly_limit < 0:
+            raise ValueError("monthly_limit must not be negative")
+        if not 0 <= self.ping_ttl_s < math.inf:
+            raise ValueError("ping_ttl_s must be a finite number of seconds, 0 or more")
         object.__setattr__(self, "script", tuple(self.script))
         object.__setattr__(self, "required_fields", tuple(self.required_fields))

@@ -1,5 +1,8 @@
 """What the fake source does with a valid-looking body: leads, pings, statuses, prices, ids.
 
+Ping decisions and a lead's claim on a ping live in `pings`; this module parses, validates,
+decides a lead's status and records it.
+
 No HTTP here: the server hands over bytes and gets back an `Answer`. Everything is
 synchronous, so concurrent requests cannot interleave between a duplicate check and the
 insert that follows it.
@@ -16,16 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from uploader.sandbox.config import SandboxConfig
-from uploader.sandbox.state import LeadRecord, PingRecord, SandboxState
-from uploader.sandbox.validation import (
-    PING_EXPIRED,
-    PING_MISMATCH,
-    PING_NOT_FOUND,
-    contact_keys,
-    is_true,
-    laravel_input,
-    validate_lead,
-)
+from uploader.sandbox.pings import PRICE_RANGE_CENTS, PingClaim, claim_ping, record_ping
+from uploader.sandbox.state import LeadRecord, SandboxState
+from uploader.sandbox.validation import contact_pairs, is_true, laravel_input, validate_lead
 
 # Fixed outcomes of `is_test: true` leads when the source is in test mode (documented).
 TEST_ZIP_STATUSES: dict[str, str] = {
@@ -36,7 +32,6 @@ TEST_ZIP_STATUSES: dict[str, str] = {
     "00005": "marketplace",
 }
 TEST_PRICE = 45.0
-PRICE_RANGE_CENTS = (500, 6000)
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 BAD_BODY = {"message": "The request body must be a JSON object."}
 INVALID = "The given data was invalid."
@@ -65,11 +60,6 @@ def json_object(body: bytes) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def _contacts(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-    email_key, phone_key = contact_keys(payload)
-    return [(k, v) for k, v in (("email", email_key), ("phone", phone_key)) if v]
-
-
 class LeadDesk:
     """Turns bodies into leads and pings; its random draws come from one seeded stream."""
 
@@ -85,7 +75,13 @@ class LeadDesk:
         idempotency_key: str,
         headers: Mapping[str, str],
     ) -> Answer:
-        """Validate, check the ping, decide status and price, record the lead."""
+        """Validate, check the ping, decide status and price, record the lead.
+
+        Outcome, first rule that applies: a test lead gets its zip's fixed status; over
+        `monthly_limit` -> withheld; a duplicate -> duplicate; a lead naming a ping is
+        assigned at the claimed price when the ping matched, else unassigned (no draw);
+        any other lead draws its status and price from the seeded stream.
+        """
         payload = json_object(body)
         if payload is None:
             return 400, BAD_BODY, {}, ""
@@ -93,28 +89,29 @@ class LeadDesk:
         if errors:
             return 422, {"message": INVALID, "errors": errors}, {}, ""
         data = laravel_input(payload)
-        ping_price = 0.0
+        claim: PingClaim | None = None
         if data.get("ping_id") is not None:
-            ping = state.pings.get(data["ping_id"])
-            if ping is None:
-                return 422, {"error": PING_NOT_FOUND}, {}, ""
-            if time.monotonic() - ping.at_monotonic_s > config.ping_ttl_s:
-                return 422, {"error": PING_EXPIRED}, {}, ""
-            if ping.zip != data["zip"]:
-                return 422, {"error": PING_MISMATCH}, {}, ""
-            ping_price = ping.price
+            claimed = claim_ping(config, state, data)
+            if isinstance(claimed, str):
+                return 422, {"error": claimed}, {}, ""
+            claim = claimed
 
-        contacts = _contacts(payload)
+        contacts = contact_pairs(payload)
         is_test = config.test_mode and is_true(data.get("is_test"))
         if is_test:
             status = TEST_ZIP_STATUSES.get(data["zip"], "audit")
-            price = TEST_PRICE if status == "assigned" else 0.0
+            ping_price = claim.price if claim is not None and claim.matched else TEST_PRICE
+            price = ping_price if status == "assigned" else 0.0
             contacts = []  # test data does not make later real leads duplicates
+        elif state.over_monthly_limit(config.monthly_limit):
+            status, price = "withheld", 0.0
         elif config.duplicate_check and state.is_duplicate(contacts):
             status, price = "duplicate", 0.0
+        elif claim is not None:
+            status, price = ("assigned", claim.price) if claim.matched else ("unassigned", 0.0)
         else:
             status = self.draw_status(config.assign_ratio)
-            price = (ping_price or self.draw_price()) if status == "assigned" else 0.0
+            price = self.draw_price() if status == "assigned" else 0.0
 
         lead = LeadRecord(
             lead_public_id=new_public_id(),
@@ -128,6 +125,8 @@ class LeadDesk:
             is_test=is_test,
         )
         state.add_lead(lead, contacts)
+        if claim is not None:
+            state.use_ping(claim.ping.ping_id, lead.lead_public_id)
         answer = {
             "lead_uuid": lead.lead_uuid,
             "lead_public_id": lead.lead_public_id,
@@ -137,28 +136,19 @@ class LeadDesk:
         return 201, answer, {}, lead.lead_public_id
 
     def ping(self, config: SandboxConfig, state: SandboxState, body: bytes) -> Answer:
-        """A vendor-shaped ping answer; the ping is remembered for a later lead."""
+        """A ping answer in the source's shape; the ping is stored for a later lead."""
         payload = json_object(body)
         if payload is None:
             return 400, BAD_BODY, {}, ""
         errors = validate_lead(payload, config)
         if errors:
             return 422, {"message": INVALID, "errors": errors}, {}, ""
-        data = laravel_input(payload)
-        if config.test_mode and is_true(data.get("is_test")):
-            status = TEST_ZIP_STATUSES.get(data["zip"], "audit")
-            messages = {"duplicate": "Duplicate", "unassigned": "No match found"}
-            message = messages.get(status, "Match found")
-            price = TEST_PRICE if message == "Match found" else 0.0
-        elif config.duplicate_check and state.is_duplicate(_contacts(payload)):
-            message, price = "Duplicate", 0.0
-        elif self.draw_status(config.assign_ratio) == "assigned":
-            message, price = "Match found", self.draw_price()
-        else:
-            message, price = "No match found", 0.0
-        ping_id = str(uuid.uuid4())
-        state.pings[ping_id] = PingRecord(ping_id, data["zip"], message, price, time.monotonic())
-        return 200, {"ping_id": ping_id, "message": message, "price": price}, {}, ""
+        return (
+            200,
+            record_ping(config, state, laravel_input(payload), contact_pairs(payload)),
+            {},
+            "",
+        )
 
     def draw_status(self, assign_ratio: float) -> str:
         """assigned with `assign_ratio`, else unassigned or marketplace half and half."""

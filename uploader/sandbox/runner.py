@@ -122,7 +122,7 @@ class Sandbox:
         return self.app.reconfigure(**changes)
 
     def push_script(self, *answers: Scripted) -> None:
-        """Queue scripted answers for the next `POST /leads` requests, in order."""
+        """Queue scripted answers, in order; each waits for a request to its `path`."""
         self.state.script.extend(answers)
 
     def revoke(self) -> None:

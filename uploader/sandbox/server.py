@@ -1,8 +1,9 @@
 """The HTTP side of the fake Juiced API: routes, auth, rate limit, latency, faults, admin.
 
-Order of one `POST /leads`: a scripted answer if one is queued (it decides everything), else
-auth (401) -> rate limit (429, not counted) -> latency -> one fault draw (drop, 500, 503,
-lost response) -> `LeadDesk` (400, 422, or the lead and its 201).
+Order of one `POST /leads` or `POST /ping`: a scripted answer if one is queued for that path
+(it decides everything), else auth (401) -> rate limit (429, not counted) -> latency -> one
+fault draw (drop, 500, 503, lost response) -> `LeadDesk` (400, 422, or the lead and its 201,
+or the ping and its 200).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class SandboxApp:
     def __init__(self, config: SandboxConfig, state: SandboxState | None = None) -> None:
         self.state = state or SandboxState()
         self.config = config
+        self.state.keep_records = config.keep_records
         self.state.script = deque(config.script)
         self._reset_limiter()
         self._reset_random()
@@ -72,6 +74,8 @@ class SandboxApp:
             self._reset_random()
         if "script" in changes:
             self.state.script = deque(self.config.script)
+        if "keep_records" in changes:
+            self.state.keep_records = self.config.keep_records
         return self.config
 
     def build(self) -> web.Application:
@@ -85,14 +89,37 @@ class SandboxApp:
         app.router.add_post("/_sandbox/revoke", self.admin_revoke)
         app.router.add_post("/_sandbox/restore", self.admin_restore)
         app.router.add_post("/_sandbox/script", self.admin_script)
+        app.router.add_get("/_sandbox/pings", self.admin_pings)
+        app.router.add_post("/_sandbox/expire-pings", self.admin_expire_pings)
         return app
 
     # --- API routes --------------------------------------------------------------------
 
     async def post_lead(self, request: web.Request) -> web.StreamResponse:
         """`POST /leads`: one lead, or whatever the script or a fault says instead."""
-        scripted = self.state.next_scripted()  # before any await: arrival order
-        call = self._call(request, "/leads", scripted is not None)
+        headers = redact_headers(request.headers)
+
+        def create(body: bytes, call: _Call) -> Answer:
+            return self.desk.create_lead(
+                self.config, self.state, body, idempotency_key=call.idempotency_key, headers=headers
+            )
+
+        return await self._api_route(request, "/leads", create)
+
+    async def post_ping(self, request: web.Request) -> web.StreamResponse:
+        """`POST /ping`: bids (internal source) or one price (vendor), or what a script says."""
+
+        def ping(body: bytes, call: _Call) -> Answer:
+            return self.desk.ping(self.config, self.state, body)
+
+        return await self._api_route(request, "/ping", ping)
+
+    async def _api_route(
+        self, request: web.Request, path: str, apply: Callable[[bytes, _Call], Answer]
+    ) -> web.StreamResponse:
+        """A queued script item for `path` decides, else `_serve` runs `apply` on the body."""
+        scripted = self.state.next_scripted(path)  # before any await: arrival order
+        call = self._call(request, path, scripted is not None)
         body = await request.read()
         lose: bool | None = None
         if scripted is not None:
@@ -105,20 +132,7 @@ class SandboxApp:
             if action == "drop":
                 return self._hang_up(call, "dropped")
             lose = action == "lose_response"
-        headers = redact_headers(request.headers)
-
-        def create() -> Answer:
-            return self.desk.create_lead(
-                self.config, self.state, body, idempotency_key=call.idempotency_key, headers=headers
-            )
-
-        return await self._serve(call, create, lose)
-
-    async def post_ping(self, request: web.Request) -> web.StreamResponse:
-        """`POST /ping`: a vendor-shaped price answer (scripts apply to leads only)."""
-        call = self._call(request, "/ping")
-        body = await request.read()
-        return await self._serve(call, lambda: self.desk.ping(self.config, self.state, body), None)
+        return await self._serve(call, lambda: apply(body, call), lose)
 
     def _call(self, request: web.Request, path: str, scripted: bool = False) -> _Call:
         key = request.headers.get("Idempotency-Key", "")
@@ -283,6 +297,17 @@ class SandboxApp:
             return web.json_response({"message": f"bad script: {exc}"}, status=400)
         self.state.script.extend(answers)
         return web.json_response({"scripted_left": len(self.state.script)})
+
+    async def admin_pings(self, request: web.Request) -> web.Response:
+        """`GET /_sandbox/pings`: every stored ping, its bids, best price and whether expired."""
+        _loopback_only(request)
+        ttl_s, now = self.config.ping_ttl_s, time.monotonic()
+        return web.json_response([p.to_json(ttl_s, now) for p in self.state.pings.values()])
+
+    async def admin_expire_pings(self, request: web.Request) -> web.Response:
+        """`POST /_sandbox/expire-pings`: age every stored ping past the TTL, for tests."""
+        _loopback_only(request)
+        return web.json_response({"expired": self.state.expire_pings()})
 
 
 def _loopback_only(request: web.Request) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -61,18 +62,47 @@ class RequestRecord:
 
 @dataclass(frozen=True, slots=True)
 class PingRecord:
-    """A ping the sandbox answered, so a later lead's `ping_id` can be checked."""
+    """A ping the sandbox answered (whatever its message), so a later lead can name it."""
 
     ping_id: str
     zip: str
     message: str
-    price: float
-    at_monotonic_s: float
+    price: float  # the best bid; 0 when there is none
+    at_monotonic_s: float  # time.monotonic() of the answer; -inf once force-expired
+    bids: Mapping[str, float] = field(default_factory=dict)  # bid id -> price, served order
+    source_type: str = "internal"  # of the source when it answered
+    state: str = ""  # the ping's state, upper case; "" when it gave none
+    is_test: bool = False
+    used_by: str = ""  # lead_public_id of the one lead that used it
+
+    def expired(self, ttl_s: float, now_monotonic_s: float) -> bool:
+        """Older than the TTL: a lead naming it gets "Ping ID has expired"."""
+        return now_monotonic_s - self.at_monotonic_s > ttl_s
+
+    def to_json(self, ttl_s: float, now_monotonic_s: float) -> dict[str, Any]:
+        """As served by `GET /_sandbox/pings`."""
+        return {
+            "ping_id": self.ping_id,
+            "zip": self.zip,
+            "state": self.state or None,
+            "source_type": self.source_type,
+            "message": self.message,
+            "bids": [{"id": bid_id, "price": price} for bid_id, price in self.bids.items()],
+            "price": self.price,
+            "expired": self.expired(ttl_s, now_monotonic_s),
+            "used": bool(self.used_by),
+        }
 
 
 @dataclass
 class SandboxState:
-    """Everything the sandbox remembers. Mutated only on the sandbox's event loop."""
+    """Everything the sandbox remembers. Mutated only on the sandbox's event loop.
+
+    Counters are kept in both modes. With `keep_records` False (set from the config) no
+    LeadRecord or RequestRecord is kept, nor the contacts duplicate checks need (so no lead
+    is ever a duplicate), a used ping is forgotten, and expired pings are pruned as new ones
+    arrive (a lead naming a pruned ping gets "not found" rather than "expired").
+    """
 
     leads: list[LeadRecord] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)
@@ -80,18 +110,42 @@ class SandboxState:
     script: deque[Scripted] = field(default_factory=deque)
     revoked: bool = False
     revoke_fired: bool = False  # revoke_after acts once; a restore is final
+    keep_records: bool = True
+    first_request_at: float | None = None  # time.time() of the first API request
     _contacts: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    _created: int = 0
+    _non_test_created: int = 0
+    _requests: int = 0
+    _pings_answered: int = 0
+    _dropped: int = 0
+    _lost: int = 0
+    _status_counts: Counter[int] = field(default_factory=Counter)
+    _lead_status_counts: Counter[str] = field(default_factory=Counter)
 
     # --- recording -------------------------------------------------------------------
 
     def log(self, record: RequestRecord) -> None:
-        """Append one line to the request log."""
-        self.requests.append(record)
+        """Count one API request; keep its record too unless records are off."""
+        self._requests += 1
+        if record.status is not None:
+            self._status_counts[record.status] += 1
+        if record.outcome == "dropped":
+            self._dropped += 1
+        elif record.outcome == "lost_response":
+            self._lost += 1
+        if self.first_request_at is None or record.at < self.first_request_at:
+            self.first_request_at = record.at
+        if self.keep_records:
+            self.requests.append(record)
 
     def add_lead(self, lead: LeadRecord, contacts: Iterable[tuple[str, str]] = ()) -> None:
-        """Keep a created lead; `contacts` feed later duplicate checks."""
-        self.leads.append(lead)
-        self._contacts.update(contacts)
+        """Count a created lead and keep it; `contacts` feed later duplicate checks."""
+        self._created += 1
+        self._non_test_created += not lead.is_test
+        self._lead_status_counts[lead.status] += 1
+        if self.keep_records:
+            self.leads.append(lead)
+            self._contacts.update(contacts)
 
     def mark_response_lost(self, lead_public_id: str) -> None:
         """Note that the 201 for this lead never reached the client."""
@@ -104,6 +158,35 @@ class SandboxState:
         """Whether an earlier (non-test) lead had one of these (kind, value) contacts."""
         return any(c in self._contacts for c in contacts)
 
+    def over_monthly_limit(self, limit: int | None) -> bool:
+        """Whether `limit` non-test leads exist already (None: no limit)."""
+        return limit is not None and self._non_test_created >= limit
+
+    def add_ping(self, ping: PingRecord, ttl_s: float) -> None:
+        """Keep an answered ping until a lead uses it (and, with records, afterwards)."""
+        self._pings_answered += 1
+        if not self.keep_records:  # insertion order is age order: prune from the front
+            now = ping.at_monotonic_s
+            while self.pings:
+                oldest = next(iter(self.pings.values()))
+                if not oldest.expired(ttl_s, now):
+                    break
+                del self.pings[oldest.ping_id]
+        self.pings[ping.ping_id] = ping
+
+    def use_ping(self, ping_id: str, lead_public_id: str) -> None:
+        """Spend a ping on one lead; a second lead naming it is refused."""
+        if not self.keep_records:
+            self.pings.pop(ping_id, None)
+        elif ping_id in self.pings:
+            self.pings[ping_id] = replace(self.pings[ping_id], used_by=lead_public_id)
+
+    def expire_pings(self) -> int:
+        """Age every stored ping past any TTL (for tests that cannot wait); returns how many."""
+        for ping_id in list(self.pings):
+            self.pings[ping_id] = replace(self.pings[ping_id], at_monotonic_s=-math.inf)
+        return len(self.pings)
+
     def revoke(self) -> None:
         """Refuse the credentials from now on (401), as after a token rotation."""
         self.revoked = True
@@ -113,51 +196,63 @@ class SandboxState:
         self.revoked = False
         self.revoke_fired = True
 
-    def next_scripted(self) -> Scripted | None:
-        """The next scripted answer, in arrival order (popleft is atomic), or None."""
-        try:
-            return self.script.popleft()
-        except IndexError:
-            return None
+    def next_scripted(self, path: str = "/leads") -> Scripted | None:
+        """The first queued answer for `path`, removed from the queue, or None.
+
+        Synchronous (no await), so concurrent requests take items in arrival order.
+        """
+        for i, item in enumerate(self.script):
+            if item.path == path:
+                del self.script[i]
+                return item
+        return None
 
     # --- reading, for tests ----------------------------------------------------------
 
     @property
     def created_count(self) -> int:
         """Leads created, duplicates and lost responses included."""
-        return len(self.leads)
+        return self._created
 
     @property
     def request_count(self) -> int:
         """Requests to the API routes, whatever their fate."""
-        return len(self.requests)
+        return self._requests
+
+    @property
+    def ping_count(self) -> int:
+        """Pings answered 200 (each one got a ping_id)."""
+        return self._pings_answered
 
     @property
     def status_counts(self) -> Counter[int]:
         """HTTP statuses actually sent, by code (dropped connections are not here)."""
-        return Counter(r.status for r in self.requests if r.status is not None)
+        return Counter(self._status_counts)
 
     @property
     def lead_status_counts(self) -> Counter[str]:
         """Created leads by their `status` (assigned, duplicate, ...)."""
-        return Counter(lead.status for lead in self.leads)
+        return Counter(self._lead_status_counts)
 
     @property
     def dropped_count(self) -> int:
         """Requests whose connection was closed before anything was applied."""
-        return sum(1 for r in self.requests if r.outcome == "dropped")
+        return self._dropped
 
     @property
     def lost_response_count(self) -> int:
         """Requests that were applied but whose response was never sent."""
-        return sum(1 for r in self.requests if r.outcome == "lost_response")
+        return self._lost
 
     def count(self, status: int) -> int:
         """How many responses had this HTTP status."""
-        return self.status_counts[status]
+        return self._status_counts[status]
 
     def leads_by_key(self) -> dict[str, list[LeadRecord]]:
-        """Created leads grouped by Idempotency-Key (leads sent without one are left out)."""
+        """Created leads grouped by Idempotency-Key (leads sent without one are left out).
+
+        Empty when records are off: the keys were never kept.
+        """
         grouped: dict[str, list[LeadRecord]] = {}
         for lead in self.leads:
             if lead.idempotency_key:
@@ -172,12 +267,15 @@ class SandboxState:
         """The summary `GET /_sandbox/stats` serves."""
         return {
             "requests": self.request_count,
-            "by_status": {str(k): v for k, v in sorted(self.status_counts.items())},
+            "by_status": {str(k): v for k, v in sorted(self._status_counts.items())},
             "dropped": self.dropped_count,
             "lost_responses": self.lost_response_count,
             "leads_created": self.created_count,
-            "by_lead_status": dict(sorted(self.lead_status_counts.items())),
+            "by_lead_status": dict(sorted(self._lead_status_counts.items())),
+            "pings": self.ping_count,
             "keys_created_twice": self.keys_created_twice(),
             "revoked": self.revoked,
             "scripted_left": len(self.script),
+            "first_request_at": self.first_request_at,
+            "records_kept": self.keep_records,
         }

@@ -109,3 +109,9 @@ def contact_keys(payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
     email_key = (email.strip().lower() or None) if isinstance(email, str) else None
     phone_key = us_phone_digits(phone) if isinstance(phone, str) else None
     return email_key, phone_key
+
+
+def contact_pairs(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (kind, value) pairs a duplicate check looks up: ("email", ...), ("phone", ...)."""
+    email_key, phone_key = contact_keys(payload)
+    return [(k, v) for k, v in (("email", email_key), ("phone", phone_key)) if v]

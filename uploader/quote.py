@@ -1,0 +1,141 @@
+"""`leadup quote`: what a list is worth, from its pings: totals, the floor's cut, by state.
+
+The figures come from the journal of the quote run (each row's best bid as the API
+answered it), so they add up to exactly what the pings said; the chart is the same prices.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from uploader.model import Outcome, RowResult
+
+
+@dataclass(frozen=True, slots=True)
+class Worth:
+    """Best bids of a group of rows, and the part of them at or above the floor."""
+
+    matched: int = 0
+    total: float = 0.0
+    median: float | None = None
+    clearing: int = 0
+    clearing_total: float = 0.0
+
+    @classmethod
+    def of(cls, prices: list[float], floor: float) -> Worth:
+        cleared = [p for p in prices if round(p * 100) >= round(floor * 100)]
+        return cls(
+            matched=len(prices),
+            total=round(sum(prices), 2),
+            median=statistics.median(prices) if prices else None,
+            clearing=len(cleared),
+            clearing_total=round(sum(cleared), 2),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSummary:
+    """The whole list's worth and each state's, for the summary and the chart."""
+
+    floor: float
+    rows: int  # every row of the file
+    quoted: int  # rows pinged and answered
+    overall: Worth
+    by_state: dict[str, Worth] = field(default_factory=dict)
+    prices: tuple[float, ...] = ()  # every best bid, for the chart
+    chart_path: Path | None = None
+
+
+def summarise(
+    results: Iterable[RowResult], states: Mapping[int, str], floor: float
+) -> QuoteSummary:
+    """Add up the best bids of quoted rows, overall and by the lead's `state` field."""
+    rows = quoted = 0
+    prices: list[float] = []
+    per_state: dict[str, list[float]] = {}
+    for result in results:
+        rows += 1
+        if result.outcome is not Outcome.QUOTED:
+            continue
+        quoted += 1
+        price = result.extra.get("bid_price")
+        if price is None:
+            continue
+        prices.append(float(price))
+        per_state.setdefault(states.get(result.row) or "(none)", []).append(float(price))
+    return QuoteSummary(
+        floor=floor,
+        rows=rows,
+        quoted=quoted,
+        overall=Worth.of(prices, floor),
+        by_state={state: Worth.of(p, floor) for state, p in sorted(per_state.items())},
+        prices=tuple(prices),
+    )
+
+
+def save_chart(summary: QuoteSummary, path: Path) -> Path:
+    """A histogram of best bids with the floor drawn in, as a PNG (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+    try:
+        if summary.prices:
+            axes.hist(summary.prices, bins=min(40, max(5, len(summary.prices) // 5)))
+        axes.axvline(summary.floor, color="red", linestyle="--", label=f"floor {summary.floor:.2f}")
+        worth = summary.overall
+        axes.set_title(
+            f"Best bid per lead: {worth.matched} of {summary.rows} rows matched, "
+            f"{worth.clearing} clear the floor ({worth.clearing_total:,.2f})"
+        )
+        axes.set_xlabel("best bid")
+        axes.set_ylabel("leads")
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(path, format="png")
+    finally:
+        plt.close(figure)
+    return path
+
+
+def render_quote(summary: QuoteSummary, console: Console) -> None:
+    """What the list is worth, overall and by state."""
+    worth = summary.overall
+    median = "-" if worth.median is None else f"{worth.median:.2f}"
+    console.print(
+        f"quoted:        {summary.quoted} of {summary.rows} rows, {worth.matched} with a match"
+    )
+    console.print(f"best bids:     total {worth.total:,.2f}, median {median}")
+    console.print(
+        f"floor {summary.floor:.2f}:   {worth.clearing} leads clear it, "
+        f"for {worth.clearing_total:,.2f}"
+    )
+    if summary.by_state:
+        table = Table(title="by state", header_style="bold")
+        for name in ("state", "matched", "total", "median", "clear floor", "for"):
+            table.add_column(name, justify="left" if name == "state" else "right")
+        for state, w in summary.by_state.items():
+            table.add_row(
+                state,
+                str(w.matched),
+                f"{w.total:,.2f}",
+                "-" if w.median is None else f"{w.median:.2f}",
+                str(w.clearing),
+                f"{w.clearing_total:,.2f}",
+            )
+        console.print(table)
+    if summary.chart_path is not None:
+        console.print(f"chart:         {summary.chart_path}")
+
+
+def chart_path_for(results_path: Path) -> Path:
+    """`leads.quote.csv` -> `leads.quote.png`, beside the results."""
+    return results_path.with_suffix(".png")
