@@ -1,7 +1,7 @@
 """The adaptive-rate figure (issue 4) and the no-429 pacing figure (issue 2), against the sandbox.
 
     .venv/bin/python bench/bench_adaptive.py            # about 3 minutes
-    .venv/bin/python bench/bench_adaptive.py --quick    # about 70 s
+    .venv/bin/python bench/bench_adaptive.py --quick    # a smoke run, about 10 s
 
 A. Asked for 100/s against a sandbox that allows 40/s (sliding one-second window, 429 with
    Retry-After), latency 15 ms +- 5 ms, concurrency 8, 2,500 rows (about a minute). Bar:
@@ -24,8 +24,6 @@ import asyncio
 import bisect
 import contextlib
 import itertools
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -36,6 +34,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import Summary, command_line, write_json  # noqa: E402
 
 from uploader import api  # noqa: E402
 from uploader.sandbox import SandboxConfig, sandbox_in_thread  # noqa: E402
@@ -49,8 +50,9 @@ def write_leads(path: Path, rows: int) -> Path:
         f.write(",".join(HEADER) + "\n")
         for i in range(rows):
             phone = f"617{200 + i // 10000:03d}{i % 10000:04d}"
-            f.write(f"First{i},Last{i},person{i}@example.com,{phone},{i} Main St,"
-                    "Cambridge,MA,02139\n")  # fmt: skip
+            f.write(
+                f"First{i},Last{i},person{i}@example.com,{phone},{i} Main St,Cambridge,MA,02139\n"
+            )
     return path
 
 
@@ -283,19 +285,21 @@ def timeline(s: Scenario, bin_s: float = 5.0) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller files (about 70 s)")
+    parser.add_argument("--quick", action="store_true", help="tiny files, a smoke run (~10 s)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat-b", type=int, help="runs of B (default 3; quick 2)")
+    parser.add_argument("--repeat-b", type=int, help="runs of B (default 3; quick 1)")
+    parser.add_argument("--json", type=Path, help="also write the section for run_all.py")
     parser.add_argument(
         "--diagnose",
         action="store_true",
         help="also trace pacer grants, sends and journal commits (wraps leadup internals)",
     )
     args = parser.parse_args()
-    rows_a = 1000 if args.quick else 2500
-    rows_b = 500 if args.quick else 1200
-    repeat_b = args.repeat_b or (2 if args.quick else 3)
+    rows_a = 80 if args.quick else 2500
+    rows_b = 40 if args.quick else 1200
+    skip_a, skip_b = (1.0, 0.5) if args.quick else (10.0, 5.0)
+    repeat_b = args.repeat_b or (1 if args.quick else 3)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="leadup-bench-") as name:
         tmp = Path(name)
@@ -305,38 +309,71 @@ def main() -> None:
             40,
             rows_a,
             args.concurrency,
-            10.0,
+            skip_a,
             tmp,
             args.seed,
             args.diagnose,
         )
         bs = [
-            run(f"B: under the limit, run {i + 1}", 40, 44, rows_b, args.concurrency, 5.0, tmp,
-                args.seed + i, args.diagnose)
+            run(
+                f"B: under the limit, run {i + 1}",
+                40,
+                44,
+                rows_b,
+                args.concurrency,
+                skip_b,
+                tmp,
+                args.seed + i,
+                args.diagnose,
+            )
             for i in range(repeat_b)
-        ]  # fmt: skip
-    print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}. Command: "
-        f"`{' '.join(['.venv/bin/python', 'bench/bench_adaptive.py', *sys.argv[1:]])}` "
-        f"({time.perf_counter() - started:.0f} s). Sandbox on a thread, latency 15 ms ± 5 ms, "
-        f"concurrency {args.concurrency}; figures from the sandbox's request log.\n"
-    )
-    print("### Adaptive rate and pacing\n")
-    print(summary_table([a, *bs]))
+        ]
+    parts = [
+        f"Sandbox on a thread of the bench process, latency 15 ms ± 5 ms, concurrency "
+        f"{args.concurrency}, leadup through `uploader.api.upload` "
+        f"({time.perf_counter() - started:.0f} s); figures from the sandbox's request log.",
+        summary_table([a, *bs]),
+    ]
     if args.diagnose:
-        print(
-            "\nDiagnosis (`--diagnose`): pacer grants, sends and journal commits as leadup "
-            "made them (wall clock; gaps at seconds since the first request):\n"
+        parts.append(
+            "Diagnosis (`--diagnose`): pacer grants, sends and journal commits as leadup "
+            "made them (wall clock; gaps at seconds since the first request):\n\n"
+            + diagnosis_table([a, *bs])
         )
-        print(diagnosis_table([a, *bs]))
     for s in (a, *bs):
-        print(
-            f"\n{s.name} — timeline (accepted requests per second, and 429s, per 5 s; "
+        parts.append(
+            f"{s.name} — timeline (accepted requests per second, and 429s, per 5 s; "
             f"leadup's own count: {s.report.requests} requests, {s.report.rate_limited} "
-            f"answered 429):\n"
+            f"answered 429):\n\n" + timeline(s)
         )
-        print(timeline(s))
+    why = "run `bench/bench_adaptive.py --diagnose` for pacer grants, sends and commits"
+    steady_a, whole_a = a.steady, a.whole
+    share_a = max(whole_a.share_429, steady_a.share_429)
+    rate_b = min(b.steady.rate for b in bs)
+    limited_b = sum(b.whole.limited for b in bs)
+    summaries = [
+        Summary(
+            f"pacing: --rate 100 vs limit 40/s ({rows_a:,} rows)",
+            f"{steady_a.rate:.1f}/s sustained (after {a.skip_s:g} s), {100 * share_a:.1f}% 429",
+            "limit 40/s",
+            f"{steady_a.rate / 40:.2f}",
+            "≥ 34/s sustained, ≤ 5% 429",
+            steady_a.rate >= 34 and share_a <= 0.05,
+            why,
+        ),
+        Summary(
+            f"pacing: --rate 40 vs limit 44/s ({len(bs)} x {rows_b:,} rows)",
+            f"{rate_b:.1f}/s (slowest run, after {bs[0].skip_s:g} s), {limited_b} x 429",
+            "asked 40/s",
+            f"{rate_b / 40:.2f}",
+            "close to 40/s (≥ 38), zero 429",
+            rate_b >= 0.95 * 40 and limited_b == 0,
+            why,
+        ),
+    ]
+    write_json(
+        args.json, "Pacing", command_line("bench_adaptive.py"), summaries, "\n\n".join(parts)
+    )
 
 
 if __name__ == "__main__":
