@@ -8,7 +8,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
@@ -32,6 +32,8 @@ from uploader.transport import LeadTransport
 ResultCallback = Callable[[RowResult], None]
 NoticeCallback = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
+_T = TypeVar("_T")
+_STALL_S = 0.02  # a mark's commit that kept a granted request this long is a stall
 
 
 @dataclass(slots=True)
@@ -249,23 +251,37 @@ class LeadPool:
             raise
 
     async def _post(self, lead: Lead, payload: dict[str, Any], tries: _RowAttempts) -> RowResult:
-        """Post through tenacity: attempts until a final verdict or a give-up."""
+        """Post: attempts until a final verdict or a give-up."""
         try:
-            async for attempt in self._retrying(tries):
-                with attempt:
-                    verdict = await self._attempt(lead, payload, tries)
+            verdict = await self._with_retries(tries, lambda: self._attempt(lead, payload, tries))
         except _TryAgain as gave_up:
             return self._give_up(lead, gave_up.verdict, tries)
         return _result(lead, verdict, tries)
 
-    def _retrying(self, tries: _RowAttempts) -> AsyncRetrying:
-        return AsyncRetrying(
+    async def _with_retries(self, tries: _RowAttempts, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """The first attempt directly; tenacity takes over only when it must be retried.
+
+        Most rows need one attempt, and building a tenacity controller per row cost about
+        a quarter of leadup's CPU per row (bench/RESULTS.md, profile).
+        """
+        try:
+            return await attempt()
+        except _TryAgain as first:
+            wait_s = self._wait_before_next(first, tries)
+            if self._should_give_up(first, tries):
+                raise
+        await self._sleep_unless_stopping(wait_s)
+        retrying = AsyncRetrying(
             retry=retry_if_exception_type(_TryAgain),
-            stop=lambda state: self._should_give_up(state, tries),
-            wait=lambda state: self._wait_before_next(state, tries),
+            stop=lambda state: self._should_give_up(_failure(state), tries),
+            wait=lambda state: self._wait_before_next(_failure(state), tries),
             sleep=self._sleep_unless_stopping,
             reraise=True,
         )
+        async for retry in retrying:
+            with retry:
+                result = await attempt()
+        return result
 
     async def _ping_and_post(self, lead: Lead, tries: _RowAttempts) -> RowResult:
         """Price the lead, then post it with that ping only if the price clears the floor.
@@ -298,9 +314,9 @@ class LeadPool:
         payload = ping_payload(lead.payload, self._ping.fields)
         tries = _RowAttempts()
         try:
-            async for attempt in self._retrying(tries):
-                with attempt:
-                    verdict, quote = await self._ping_once(payload, tries)
+            verdict, quote = await self._with_retries(
+                tries, lambda: self._ping_once(payload, tries)
+            )
         except _TryAgain as gave_up:
             verdict = gave_up.verdict
             return RowResult(
@@ -342,9 +358,11 @@ class LeadPool:
         if tries.requests > 1:
             self.stats.retries += 1
         await self._writer.in_flight(lead.row, tries.requests, tries.extra)
-        if self._clock() - sent_at > 1 / self._pacer.rate_per_s:
+        if self._clock() - sent_at > max(1 / self._pacer.rate_per_s, _STALL_S):
             # The mark's commit stalled (an fsync can): requests that waited for it must not
             # leave together in a burst the server counts, so this one takes a fresh slot.
+            # (Not for waits shorter than _STALL_S: at a high rate every commit would count
+            # as a stall, and each row would use two slots.)
             sent_at = await self._acquire(self._pacer)
         tries.in_flight = True
         try:
@@ -417,6 +435,9 @@ class LeadPool:
         """A paced slot, unless the run stops while waiting for one."""
         if self._stopping.is_set():
             raise _Abandon
+        granted = pacer.try_acquire()  # due now, nobody queued: no tasks to make
+        if granted is not None:
+            return granted
         slot = asyncio.ensure_future(pacer.acquire())
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
@@ -430,18 +451,16 @@ class LeadPool:
             raise _Abandon
         return slot.result()
 
-    def _should_give_up(self, state: RetryCallState, tries: _RowAttempts) -> bool:
-        if tries.rate_limited_since is not None and state.outcome is not None:
-            exc = state.outcome.exception()
-            if isinstance(exc, _TryAgain) and exc.verdict.action is Action.RATE_LIMITED:
-                waited = self._clock() - tries.rate_limited_since
-                return waited >= self._retry.rate_limited_max_s
+    def _should_give_up(self, exc: _TryAgain | None, tries: _RowAttempts) -> bool:
+        limited = exc is not None and exc.verdict.action is Action.RATE_LIMITED
+        if limited and tries.rate_limited_since is not None:
+            waited = self._clock() - tries.rate_limited_since
+            return waited >= self._retry.rate_limited_max_s
         return tries.counted >= self._retry.max_attempts
 
-    def _wait_before_next(self, state: RetryCallState, tries: _RowAttempts) -> float:
+    def _wait_before_next(self, exc: _TryAgain | None, tries: _RowAttempts) -> float:
         """Full-jitter backoff; a 503's Retry-After delays this row; a 429 waits in the pacer."""
-        exc = state.outcome.exception() if state.outcome is not None else None
-        if not isinstance(exc, _TryAgain) or exc.verdict.action is Action.RATE_LIMITED:
+        if exc is None or exc.verdict.action is Action.RATE_LIMITED:
             return 0.0
         ceiling = min(
             self._retry.backoff_max_s,
@@ -525,6 +544,12 @@ def _result(lead: Lead, verdict: Verdict, tries: _RowAttempts) -> RowResult:
         error=verdict.error,
         extra=tries.extra or {},
     )
+
+
+def _failure(state: RetryCallState) -> _TryAgain | None:
+    """The _TryAgain that ended a tenacity attempt (tenacity retries nothing else)."""
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return exc if isinstance(exc, _TryAgain) else None
 
 
 def _drain(queue: asyncio.Queue[Lead]) -> None:
