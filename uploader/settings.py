@@ -101,6 +101,9 @@ class RatePolicy:
     decrease_factor: float = 0.85  # multiplicative decrease on a 429 episode
     increase_per_s2: float = 1.0  # additive increase, requests/s gained per second of calm
     probe_increase_per_s2: float = 0.1  # slower increase near the rate that last drew a 429
+    # A request whose in-flight mark took longer than this (and one interval) to commit takes
+    # a fresh slot, so a slow fsync cannot release a burst; shorter waits are not stalls.
+    stall_s: float = 0.02
 
     def __post_init__(self) -> None:
         if not self.rate_per_s > 0:

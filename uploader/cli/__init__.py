@@ -1,0 +1,251 @@
+"""The `leadup` command: parse options, build settings, call the library, map to an exit code.
+
+Exit codes: 0 every row created, or held/quoted as asked (validate: every row would be
+sent); 1 finished but some rows not created (validate: some rows invalid or skipped); 2 bad
+usage, configuration or input, nothing sent; 3 stopped before finishing (resume by running
+the same command again); 4 an internal error (a bug: please report it).
+
+Modules: options (the shared options and the settings they build), running (signals, the
+target API, errors to exit codes); the commands are here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from uploader import __version__, api
+from uploader.cli.options import (
+    network_options,
+    ping_options,
+    ping_policy_from,
+    prepare_options,
+    prepare_options_from,
+    read_options,
+    read_options_from,
+)
+from uploader.cli.running import errors_to_exit_codes, execute, finish, out_console
+from uploader.model import Outcome
+from uploader.settings import UploadSettings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="leadup")
+def cli() -> None:
+    """Upload CSV and Excel lead lists to the Juiced lead API, one results line per row.
+
+    Credentials come from the environment only: JUICED_API_TOKEN (Bearer), or
+    JUICED_API_KEY and JUICED_API_SECRET (Basic).
+    """
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Results file (default: <input stem>.results.csv beside the input).",
+)
+@click.option("--restart", is_flag=True, help="Discard this output's journal and start over.")
+@click.option(
+    "--ping",
+    is_flag=True,
+    help="Ping-post: price each lead with POST /ping first; post it with that ping's id.",
+)
+@click.option(
+    "--min-price",
+    type=click.FloatRange(min=0),
+    help="With --ping: hold back leads whose best bid is below this price (implies --ping).",
+)
+@ping_options
+@read_options
+@prepare_options
+@network_options
+def upload(
+    file: Path,
+    output: Path | None,
+    restart: bool,
+    ping: bool,
+    min_price: float | None,
+    **opts: Any,
+) -> None:
+    """Upload FILE (CSV, TSV, XLSX, XLS); running it again resumes where it stopped."""
+    read, prepare = read_options_from(opts), prepare_options_from(opts)
+    mapping_path = opts["mapping_path"]
+    if ping or min_price is not None:
+        opts["ping_policy"] = ping_policy_from(opts, min_price or 0.0, post=True)
+
+    async def call(
+        settings: UploadSettings,
+        sink: api.ProgressSink | None,
+        stop: asyncio.Event,
+        abort: asyncio.Event,
+    ) -> api.UploadReport:
+        request = api.UploadRequest(
+            input_path=file,
+            settings=settings,
+            output_path=output,
+            read=read,
+            prepare=prepare,
+            mapping_path=mapping_path,
+            restart=restart,
+        )
+        return await api.upload(request, on_progress=sink, stop=stop, abort=abort)
+
+    finish(execute(call, opts))
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--include-unknown",
+    is_flag=True,
+    help="Also resend rows that may have been created (check first!).",
+)
+@click.option("--include-rejected", is_flag=True, help="Also resend rejected rows (after fixing).")
+@click.option("--include-invalid", is_flag=True, help="Also resend invalid rows (after fixing).")
+@click.option("--include-held", is_flag=True, help="Ping-post: price held rows again.")
+@network_options
+def retry(
+    results: Path,
+    include_unknown: bool,
+    include_rejected: bool,
+    include_invalid: bool,
+    include_held: bool,
+    **opts: Any,
+) -> None:
+    """Resend the failed rows of a RESULTS file, updating it in place; never a created row.
+
+    A ping-post results file is retried in ping-post mode, with the floor it was run with.
+    """
+    include = {Outcome.FAILED}
+    if include_held:
+        include.add(Outcome.HELD)
+    if include_unknown:
+        include.add(Outcome.UNKNOWN)
+    if include_rejected:
+        include.add(Outcome.REJECTED)
+    if include_invalid:
+        include.add(Outcome.INVALID)
+
+    async def call(
+        settings: UploadSettings,
+        sink: api.ProgressSink | None,
+        stop: asyncio.Event,
+        abort: asyncio.Event,
+    ) -> api.UploadReport:
+        return await api.retry(
+            results, settings, include=include, on_progress=sink, stop=stop, abort=abort
+        )
+
+    finish(execute(call, opts))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Results file with invalid and skipped rows filled in.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="How many normalised leads to show.",
+)
+@read_options
+@prepare_options
+def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None:
+    """Check FILE and preview what would be sent; sends nothing."""
+    from uploader.preview import preview, render_preview
+
+    with errors_to_exit_codes():
+        result = preview(
+            file,
+            read=read_options_from(opts),
+            prepare=prepare_options_from(opts),
+            mapping_path=opts["mapping_path"],
+            output=output,
+            samples=samples,
+        )
+        render_preview(result, out_console)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Results file (default: <input stem>.quote.csv; the chart goes beside it as .png).",
+)
+@click.option("--restart", is_flag=True, help="Discard this output's journal and start over.")
+@click.option(
+    "--min-price",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="The floor to report against: how many leads clear it, and for how much.",
+)
+@ping_options
+@read_options
+@prepare_options
+@network_options
+def quote(file: Path, output: Path | None, restart: bool, min_price: float, **opts: Any) -> None:
+    """Ping every valid row of FILE and say what the list is worth; posts nothing."""
+    read, prepare = read_options_from(opts), prepare_options_from(opts)
+    opts["ping_policy"] = ping_policy_from(opts, min_price, post=False)
+
+    async def call(
+        settings: UploadSettings,
+        sink: api.ProgressSink | None,
+        stop: asyncio.Event,
+        abort: asyncio.Event,
+    ) -> api.UploadReport:
+        request = api.UploadRequest(
+            input_path=file,
+            settings=settings,
+            output_path=output,
+            read=read,
+            prepare=prepare,
+            mapping_path=opts["mapping_path"],
+            restart=restart,
+        )
+        return await api.upload(request, on_progress=sink, stop=stop, abort=abort)
+
+    finish(execute(call, opts))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@read_options
+def mapping(file: Path, **opts: Any) -> None:
+    """Print the automatic column mapping of FILE as TOML, a starting point to edit."""
+    from uploader.preview import mapping_toml
+
+    with errors_to_exit_codes():
+        click.echo(mapping_toml(file, read_options_from(opts)), nl=False)
+
+
+def _register_subcommands() -> None:
+    """The sandbox and the jobs group live in their own packages."""
+    from jobs.cli import jobs_group
+    from uploader.sandbox.command import sandbox_command
+
+    cli.add_command(sandbox_command, name="sandbox")
+    cli.add_command(jobs_group, name="jobs")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_subcommands()
+    cli(prog_name="leadup")

@@ -1,0 +1,125 @@
+"""Running a command: the target API, signals (one Ctrl-C stops well, two stop now), exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import click
+from rich.console import Console
+
+from uploader import api
+from uploader.cli.options import settings_from
+from uploader.errors import LeadupError
+from uploader.progress import BarProgress, LineProgress, render_summary
+from uploader.settings import DEFAULT_API_URL, Credentials, UploadSettings
+
+EXIT_INTERNAL = 4
+# Not a terminal: lines are not wrapped at 80 columns, so logs keep one fact per line.
+err_console = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+out_console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+
+Call = Callable[
+    [UploadSettings, "api.ProgressSink | None", asyncio.Event, asyncio.Event],
+    Awaitable[api.UploadReport],
+]
+
+
+@contextlib.asynccontextmanager
+async def target(opts: dict[str, Any]) -> AsyncIterator[UploadSettings]:
+    """Settings for the real API from the environment, or for an embedded sandbox."""
+    if opts["sandbox"]:
+        from uploader.sandbox import Sandbox, SandboxConfig
+
+        async with Sandbox(SandboxConfig()) as sandbox:
+            yield settings_from(opts, sandbox.credentials, sandbox.url)
+        return
+    base_url = opts.get("api_url") or os.environ.get("JUICED_API_URL") or DEFAULT_API_URL
+    yield settings_from(opts, Credentials.from_env(), base_url)
+
+
+def execute(call: Call, opts: dict[str, Any]) -> api.UploadReport:
+    """Run one upload or retry with signal handling: one Ctrl-C stops well, two stop now."""
+    sink: Any = None
+    if not opts["quiet"]:
+        sink = BarProgress(err_console) if sys.stderr.isatty() else LineProgress(sys.stderr)
+
+    async def runner() -> api.UploadReport:
+        stop, abort = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        main_task = asyncio.current_task()
+        presses = 0
+
+        def on_signal() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                stop.set()
+                _tell(sink, "stopping: finishing requests in flight (Ctrl-C again to quit now)")
+            elif presses == 2:
+                abort.set()
+                _tell(sink, "stopping now: requests still out are recorded unknown")
+            elif main_task is not None:
+                main_task.cancel()  # a third press: leave whatever is happening
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        try:
+            async with target(opts) as settings:
+                return await call(settings, sink, stop, abort)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            if sink is not None:
+                sink.close()
+
+    with errors_to_exit_codes():
+        try:
+            report = asyncio.run(runner())
+        except asyncio.CancelledError:
+            err_console.print("leadup: stopped at once; run the same command again to resume")
+            sys.exit(3)
+    # Credentials are never on the command line, so the command itself is safe to show.
+    return replace(report, resume_hint=" ".join(shlex.quote(a) for a in ["leadup", *sys.argv[1:]]))
+
+
+def _tell(sink: api.ProgressSink | None, message: str) -> None:
+    if sink is not None:
+        sink.notice(message)
+    else:
+        err_console.print(f"leadup: {message}")
+
+
+def finish(report: api.UploadReport) -> None:
+    render_summary(report, out_console)
+    sys.exit(report.exit_code)
+
+
+@contextlib.contextmanager
+def errors_to_exit_codes() -> Any:
+    """Our errors become one clear line and their exit code; a bug becomes exit 4."""
+    try:
+        yield
+    except LeadupError as exc:
+        err_console.print(f"leadup: error: {exc}", markup=False)
+        sys.exit(exc.exit_code)
+    except click.ClickException:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        if os.environ.get("LEADUP_DEBUG"):
+            raise
+        err_console.print(
+            f"leadup: internal error: {type(exc).__name__}: {exc} "
+            "(set LEADUP_DEBUG=1 to see the traceback, and please report it)",
+            markup=False,
+        )
+        sys.exit(EXIT_INTERNAL)
