@@ -160,7 +160,9 @@ def _measure(mode: str, path: str) -> dict[str, float]:
         rows = len(pd.read_csv(path, dtype=str))
     elif mode == "leadup":  # CSV or Excel: what leadup's load phase does, less the journal
         table = open_table(Path(path), ReadOptions())
-        preparer = Preparer(auto_map(table.columns), table.columns, PrepareOptions(), table.sha256)
+        preparer = Preparer(  # as uploader.upload._load makes it
+            auto_map(table.columns), table.columns, PrepareOptions(), table.sha256, with_keys=False
+        )
         for chunk in table.chunks():
             for result, _cells in preparer.prepare(chunk):
                 rows += 1

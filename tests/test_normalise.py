@@ -457,6 +457,36 @@ def test_duplicates_across_chunks_by_email_or_phone() -> None:
     ]
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    picks=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=120),
+    chunk_size=st.integers(1, 9),
+)
+def test_duplicates_over_many_chunks_match_a_plain_dict(
+    picks: list[tuple[int, int]], chunk_size: int
+) -> None:
+    """Many small chunks (so the sorted runs merge) judge exactly as one pass over a dict."""
+    cols = ["Email", "Phone", "Zip"]
+    rows = {
+        r: [f"p{e}@x.com", f"617-555-{p:04d}", "02139"] for r, (e, p) in enumerate(picks, start=2)
+    }
+    prep = Preparer(auto_map(cols), cols, PrepareOptions(), "0" * 64, with_keys=False)
+    items = list(rows.items())
+    got = {}
+    for at in range(0, len(items), chunk_size):
+        for result, _ in prep.prepare(_chunk(dict(items[at : at + chunk_size]))):
+            got[result.row] = result.error if isinstance(result, RowResult) else ""
+    first: dict[str, int] = {}
+    expected = {}
+    for row, (email, phone, _) in rows.items():
+        earlier = first.get(email.lower()) or first.get(phone)
+        expected[row] = f"same lead as row {earlier}" if earlier else ""
+        if not earlier:
+            first.setdefault(email.lower(), row)
+            first.setdefault(phone, row)
+    assert got == expected
+
+
 def test_empty_chunk_and_unmapped_file() -> None:
     empty = pd.DataFrame([], columns=range(2), dtype=object)
     prep = Preparer(auto_map(["Email", "Zip"]), ["Email", "Zip"], PrepareOptions(), "0" * 64)

@@ -28,7 +28,7 @@ from typing import Any
 from uploader import journal_db as jdb
 from uploader.errors import JournalError
 from uploader.journal_writer import JournalWriter
-from uploader.model import Lead, Outcome, RowResult
+from uploader.model import Lead, Outcome, RowResult, idempotency_key
 
 __all__ = ["Journal", "JournalWriter", "remove_journal"]
 
@@ -207,12 +207,14 @@ class Journal:
         memory and garbage-collector work stay flat however long the file.
         """
         encode, now = jdb.encode, time.time()
-        leads: list[tuple[int, str, str, str]] = []
+        leads: list[tuple[int, str, str, str | None]] = []
         finals: list[tuple[Any, ...]] = []
         for item, cells in entries:
             encoded = encode(cells if type(cells) in (list, tuple) else list(cells))
             if type(item) is Lead:
-                leads.append((item.row, encoded, encode(item.payload), item.idempotency_key))
+                # No key stored: `pending` derives the row's own (see idempotency_key).
+                key = item.idempotency_key or None
+                leads.append((item.row, encoded, encode(item.payload), key))
             elif isinstance(item, RowResult) and item.outcome is not Outcome.PENDING:
                 # result_params is ordered as INSERT_FINAL's columns.
                 finals.append((encoded, *jdb.result_params(item, now).values()))
@@ -224,7 +226,7 @@ class Journal:
         self._insert(leads, finals)
 
     def _insert(
-        self, leads: list[tuple[int, str, str, str]], finals: list[tuple[Any, ...]]
+        self, leads: list[tuple[int, str, str, str | None]], finals: list[tuple[Any, ...]]
     ) -> None:
         try:
             with self._tx() as db:
@@ -269,8 +271,9 @@ class Journal:
                 page = self._db.execute(jdb.PENDING_PAGE, (last, batch_size)).fetchall()
             if not page:
                 return
+            sha = self.input_sha256
             for row, payload, key in page:
-                yield Lead(row, jdb.decode(payload), key)
+                yield Lead(row, jdb.decode(payload), key or idempotency_key(sha, row))
             last = page[-1][0]
 
     def pending_count(self) -> int:

@@ -167,7 +167,8 @@ def _load(
     halt: threading.Event,
 ) -> None:
     """Phase 1: every row into the journal, pending or already final. Nothing is sent."""
-    preparer = Preparer(mapping, table.columns, options, table.sha256)
+    # Keys are derived when rows are sent (Journal.pending): the load stays lean.
+    preparer = Preparer(mapping, table.columns, options, table.sha256, with_keys=False)
     for chunk in table.chunks():
         if halt.is_set():
             raise StopRun(f"stopped while reading {table.path}; nothing was sent")
