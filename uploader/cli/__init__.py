@@ -75,29 +75,9 @@ def upload(
     **opts: Any,
 ) -> None:
     """Upload FILE (CSV, TSV, XLSX, XLS); running it again resumes where it stopped."""
-    read, prepare = read_options_from(opts), prepare_options_from(opts)
-    mapping_path = opts["mapping_path"]
     if ping or min_price is not None:
         opts["ping_policy"] = ping_policy_from(opts, min_price or 0.0, post=True)
-
-    async def call(
-        settings: UploadSettings,
-        sink: api.ProgressSink | None,
-        stop: asyncio.Event,
-        abort: asyncio.Event,
-    ) -> api.UploadReport:
-        request = api.UploadRequest(
-            input_path=file,
-            settings=settings,
-            output_path=output,
-            read=read,
-            prepare=prepare,
-            mapping_path=mapping_path,
-            restart=restart,
-        )
-        return await api.upload(request, on_progress=sink, stop=stop, abort=abort)
-
-    finish(execute(call, opts))
+    _run_file(file, output, restart, opts)
 
 
 @cli.command()
@@ -202,8 +182,13 @@ def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None
 @network_options
 def quote(file: Path, output: Path | None, restart: bool, min_price: float, **opts: Any) -> None:
     """Ping every valid row of FILE and say what the list is worth; posts nothing."""
-    read, prepare = read_options_from(opts), prepare_options_from(opts)
     opts["ping_policy"] = ping_policy_from(opts, min_price, post=False)
+    _run_file(file, output, restart, opts)
+
+
+def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, Any]) -> None:
+    """Upload FILE, or quote it when the ping policy posts nothing; exit with its code."""
+    read, prepare = read_options_from(opts), prepare_options_from(opts)
 
     async def call(
         settings: UploadSettings,
