@@ -156,6 +156,9 @@ def render(
         for p in profiles:
             head = "\n".join(p.read_text(encoding="utf-8").splitlines()[:45])
             parts.append(f"Top of `{p.name}`:\n\n```\n{head}\n```")
+        analysis = BENCH / "ANALYSIS.md"  # by hand, from the profiles: why and what would close it
+        if analysis.exists():
+            parts.append(analysis.read_text(encoding="utf-8").strip())
     parts += ["## Machine", table(["", ""], machine(), "ll")]
     commands = [
         [
