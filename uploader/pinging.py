@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from uploader.model import Outcome
+from uploader.model import Outcome, RowResult
 from uploader.outcomes import Action, Verdict, error_text, judge_response
 from uploader.transport import ApiResponse
 
@@ -29,7 +29,6 @@ class PingQuote:
     message: str
     best_price: float | None  # None: no price at all (no match, duplicate, rejected)
     best_bid_id: str = ""  # internal sources; "" for vendor sources
-    bids: tuple[tuple[str, float], ...] = ()  # (id, price), internal sources
 
     @property
     def matched(self) -> bool:
@@ -52,7 +51,6 @@ class Decision:
     post: bool
     reason: str = ""
     bid_id: str = ""
-    price: float | None = None
 
 
 def ping_payload(payload: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
@@ -105,9 +103,9 @@ def _quote(ping_id: str, body: Mapping[str, Any]) -> PingQuote:
             if isinstance(bid, dict) and _is_price(bid.get("price")) and bid.get("id")
         )
         if not bids or message.lower() != MATCH:
-            return PingQuote(ping_id, message, None, bids=bids)
+            return PingQuote(ping_id, message, None)
         best_id, best = max(bids, key=lambda bid: bid[1])
-        return PingQuote(ping_id, message, best, best_bid_id=best_id, bids=bids)
+        return PingQuote(ping_id, message, best, best_bid_id=best_id)
     price = body.get("price")
     if message.lower() != MATCH or not isinstance(price, int | float) or not _is_price(price):
         return PingQuote(ping_id, message, None)
@@ -125,7 +123,7 @@ def decide(quote: PingQuote, floor: float) -> Decision:
     assert quote.best_price is not None
     if _cents(quote.best_price) < _cents(floor):
         return Decision(False, reason=f"best bid {quote.best_price:.2f} below floor {floor:.2f}")
-    return Decision(True, bid_id=quote.best_bid_id, price=quote.best_price)
+    return Decision(True, bid_id=quote.best_bid_id)
 
 
 def _cents(value: float) -> int:
@@ -140,6 +138,10 @@ def post_payload(payload: Mapping[str, Any], quote: PingQuote, decision: Decisio
     return body
 
 
-def is_expired_ping(verdict: Verdict) -> bool:
+def is_expired_ping(result: RowResult) -> bool:
     """A post refused because its ping expired: ping again once, then post."""
-    return verdict.http_status == 422 and verdict.error.strip().lower() == PING_EXPIRED
+    return (
+        result.outcome is Outcome.REJECTED
+        and result.http_status == 422
+        and result.error.strip().lower() == PING_EXPIRED
+    )

@@ -173,10 +173,7 @@ class RowSender:
             if not decision.post:
                 return RowResult(lead.row, Outcome.HELD, error=decision.reason, extra=tries.extra)
             result = await self._post(lead, post_payload(lead.payload, quote, decision), tries)
-            expired = result.outcome is Outcome.REJECTED and is_expired_ping(
-                Verdict(Action.FINAL, http_status=result.http_status, error=result.error)
-            )
-            if not (expired and round_ == 1):
+            if not (is_expired_ping(result) and round_ == 1):
                 return result
         raise AssertionError("unreachable")  # pragma: no cover
 

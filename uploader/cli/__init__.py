@@ -27,6 +27,7 @@ from uploader.cli.options import (
     prepare_options_from,
     read_options,
     read_options_from,
+    run_options,
 )
 from uploader.cli.running import errors_to_exit_codes, execute, finish, out_console
 from uploader.model import Outcome
@@ -45,13 +46,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Results file (default: <input stem>.results.csv beside the input).",
-)
-@click.option("--restart", is_flag=True, help="Discard this output's journal and start over.")
+@run_options("Results file (default: <input stem>.results.csv beside the input).")
 @click.option(
     "--ping",
     is_flag=True,
@@ -162,13 +157,7 @@ def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Results file (default: <input stem>.quote.csv; the chart goes beside it as .png).",
-)
-@click.option("--restart", is_flag=True, help="Discard this output's journal and start over.")
+@run_options("Results file (default: <input stem>.quote.csv; the chart goes beside it as .png).")
 @click.option(
     "--min-price",
     type=click.FloatRange(min=0),

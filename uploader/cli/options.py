@@ -131,6 +131,21 @@ network_options = _options(
 )
 
 
+def run_options(output_help: str) -> Callable[[Any], Any]:
+    """--output and --restart, for the commands that keep a journal beside their results."""
+    return _options(
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help=output_help,
+        ),
+        click.option(
+            "--restart", is_flag=True, help="Discard this output's journal and start over."
+        ),
+    )
+
+
 def _ping_fields(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
     fields = tuple(dict.fromkeys(f.strip() for f in value.split(",") if f.strip()))
     if not fields:
