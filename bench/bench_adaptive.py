@@ -13,7 +13,7 @@ B. Asked for 40/s against a sandbox that allows 44/s, 1,200 rows, three runs (a 
 Every figure comes from the sandbox's own request log (arrival times, statuses), not from
 leadup's report. "Sustained" is the steady state (DECISIONS.md): accepted (non-429) requests
 per second from `--skip` seconds after the first request to the last one. leadup runs
-through `uploader.api.upload` with default settings apart from rate and concurrency, into a
+through `uploader.run.upload` with default settings apart from rate and concurrency, into a
 fresh output folder. Prints markdown tables for bench/RESULTS.md.
 """
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import Summary, command_line, write_json  # noqa: E402
 
-from uploader import api  # noqa: E402
+from uploader import run as api  # noqa: E402
 from uploader.sandbox import SandboxConfig, sandbox_in_thread  # noqa: E402
 from uploader.settings import ApiSettings, RatePolicy, UploadSettings  # noqa: E402
 
@@ -119,7 +119,8 @@ class Trace:
 
 @contextlib.contextmanager
 def tracing() -> Iterator[Trace]:
-    from uploader import journal, pool, transport
+    from uploader.journal import store as journal
+    from uploader.send import pool, transport
 
     trace = Trace()
     targets: list[tuple[Any, str]] = [
@@ -330,7 +331,7 @@ def main() -> None:
         ]
     parts = [
         f"Sandbox on a thread of the bench process, latency 15 ms ± 5 ms, concurrency "
-        f"{args.concurrency}, leadup through `uploader.api.upload` "
+        f"{args.concurrency}, leadup through `uploader.run.upload` "
         f"({time.perf_counter() - started:.0f} s); figures from the sandbox's request log.",
         summary_table([a, *bs]),
     ]

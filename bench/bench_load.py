@@ -148,10 +148,10 @@ def _measure(mode: str, path: str) -> dict[str, float]:
     from openpyxl import load_workbook
     from python_calamine import CalamineWorkbook
 
-    from uploader.mapping import auto_map
     from uploader.model import Lead
-    from uploader.normalise import Preparer
-    from uploader.reading import open_table
+    from uploader.prepare.mapping import auto_map
+    from uploader.prepare.normalise import Preparer
+    from uploader.read import open_table
     from uploader.settings import PrepareOptions, ReadOptions
 
     rows = leads = 0
@@ -160,7 +160,7 @@ def _measure(mode: str, path: str) -> dict[str, float]:
         rows = len(pd.read_csv(path, dtype=str))
     elif mode == "leadup":  # CSV or Excel: what leadup's load phase does, less the journal
         table = open_table(Path(path), ReadOptions())
-        preparer = Preparer(  # as uploader.upload._load makes it
+        preparer = Preparer(  # as uploader.run.upload._load makes it
             auto_map(table.columns), table.columns, PrepareOptions(), table.sha256, with_keys=False
         )
         for chunk in table.chunks():

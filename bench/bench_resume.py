@@ -5,7 +5,7 @@
 
 Setting up (not timed): the state an interrupted `leadup upload` leaves behind, made with
 leadup's own journal code rather than by uploading 900,000 rows first. The load phase of
-`uploader.upload` (`_load`: the file read, normalised and written to `<results>.journal`
+`uploader.run.upload` (`_load`: the file read, normalised and written to `<results>.journal`
 with the CLI's default read, mapping and prepare options), then the first 900,000 pending
 rows recorded as created through `Journal.commit` (each marked in flight, then a 201
 result), exactly the transitions a run makes. Timed: the same command a user runs again to
@@ -40,13 +40,13 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from uploader.api import journal_path_for  # noqa: E402
 from uploader.journal import Journal  # noqa: E402
-from uploader.mapping import auto_map  # noqa: E402
 from uploader.model import Outcome, RowResult  # noqa: E402
-from uploader.reading import open_table  # noqa: E402
+from uploader.prepare.mapping import auto_map  # noqa: E402
+from uploader.read import open_table  # noqa: E402
+from uploader.run import journal_path_for  # noqa: E402
+from uploader.run.upload import _load  # noqa: E402
 from uploader.settings import PrepareOptions, ReadOptions  # noqa: E402
-from uploader.upload import _load  # noqa: E402
 
 RATE = 100_000
 BATCH = 20_000

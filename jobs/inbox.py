@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from uploader.api import default_results_path, journal_path_for
+from uploader.run import default_results_path, journal_path_for
 
 # Suffixes that upload tools give a file while it is still being written.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".swp")

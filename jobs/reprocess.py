@@ -16,9 +16,9 @@ from jobs.notify import Notifier
 from jobs.report import FileResult, RunSummary
 from jobs.runner import RunRecorder, build_settings, cancel_current_task, stop_on_signals
 from jobs.state import JobLock, JobPaths, JsonLog
-from uploader.api import retry
 from uploader.errors import ConfigError, LeadupError, StopRun
 from uploader.model import Outcome
+from uploader.run import retry
 from uploader.settings import UploadSettings
 
 

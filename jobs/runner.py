@@ -29,8 +29,8 @@ from jobs.ledger import DONE, ERROR, STARTED, Ledger
 from jobs.notify import Notifier, NotifyError, make_notifier, webhook_host
 from jobs.report import FileResult, RunSummary, summary_text
 from jobs.state import JobBusy, JobLock, JobPaths, JsonLog, utc_now
-from uploader.api import UploadRequest, default_results_path, upload
 from uploader.errors import ConfigError, LeadupError, UsageError
+from uploader.run import UploadRequest, default_results_path, upload
 from uploader.settings import (
     ApiSettings,
     Credentials,

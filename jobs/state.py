@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from uploader.errors import UsageError
-from uploader.lock import PidLock
+from uploader.run.lock import PidLock
 
 
 class JobBusy(UsageError):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from uploader import api
+from uploader import run
 from uploader.sandbox import Sandbox, SandboxConfig
 from uploader.settings import ApiSettings, RatePolicy, RetryPolicy, UploadSettings
 
@@ -83,11 +83,11 @@ async def running_sandbox(**config: Any) -> AsyncIterator[Sandbox]:
         yield sandbox
 
 
-async def upload(path: Path, sandbox: Sandbox, **kwargs: Any) -> api.UploadReport:
+async def upload(path: Path, sandbox: Sandbox, **kwargs: Any) -> run.UploadReport:
     """Upload `path` to `sandbox` with fast settings; kwargs go to UploadRequest or settings."""
     request_keys = {"output_path", "read", "prepare", "mapping_path", "restart"}
     request_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in request_keys}
     stop = kwargs.pop("stop", None)
     settings = fast_settings(sandbox, **kwargs)
-    request = api.UploadRequest(input_path=path, settings=settings, **request_kwargs)
-    return await api.upload(request, stop=stop)
+    request = run.UploadRequest(input_path=path, settings=settings, **request_kwargs)
+    return await run.upload(request, stop=stop)

@@ -1,6 +1,6 @@
 """The circuit breaker, as a table of answers and the pauses they cause."""
 
-from uploader.circuit import Circuit
+from uploader.send.circuit import Circuit
 from uploader.settings import CircuitPolicy
 
 POLICY = CircuitPolicy(failure_ratio=0.5, window=4, pause_s=2.0, max_pauses=2)

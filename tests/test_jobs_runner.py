@@ -26,9 +26,9 @@ from tests.test_jobs_support import (
     write_job_file,
     write_leads,
 )
-from uploader.api import UploadReport, UploadRequest, journal_path_for
 from uploader.errors import ConfigError, InputError, StopRun
 from uploader.model import Outcome
+from uploader.run import UploadReport, UploadRequest, journal_path_for
 
 SECRET = "sk_live_do_not_print_me"
 ENV = {"JUICED_API_KEY": "key_123", "JUICED_API_SECRET": SECRET}

@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from uploader import journal as journal_module
-from uploader import journal_db
 from uploader.errors import JournalError
 from uploader.journal import Journal, JournalWriter
+from uploader.journal import schema as journal_db
+from uploader.journal import store as journal_module
 from uploader.model import Lead, Outcome, RowResult, idempotency_key
 
 SHA = "a" * 64

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from uploader.errors import JournalError
-from uploader.lock import OutputLock
+from uploader.run.lock import OutputLock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from uploader.lock import OutputLock
+    from uploader.run.lock import OutputLock
 
     with OutputLock(Path(sys.argv[1])):
         print("held", flush=True)

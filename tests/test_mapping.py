@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from uploader.errors import ConfigError
-from uploader.mapping import (
+from uploader.prepare.mapping import (
     KEY_RE,
     Mapping,
     auto_map,

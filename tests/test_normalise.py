@@ -12,11 +12,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from uploader import fields as f
 from uploader.errors import ConfigError
-from uploader.mapping import Mapping, auto_map
 from uploader.model import Lead, Outcome, RowResult, idempotency_key, idempotency_keys
-from uploader.normalise import Preparer
+from uploader.prepare import fields as f
+from uploader.prepare.mapping import Mapping, auto_map
+from uploader.prepare.normalise import Preparer
 from uploader.settings import PrepareOptions
 
 # --- per-value normalisers ---------------------------------------------------------------------
@@ -547,7 +547,7 @@ def test_country_ca() -> None:
 
 
 def test_end_to_end_from_file(tmp_path: Path) -> None:
-    from uploader.reading import open_table
+    from uploader.read import open_table
 
     path = tmp_path / "l.csv"
     path.write_text("Email,Zip\na@x.com,2139\n\nb@x.com,\n")
@@ -598,7 +598,7 @@ N_ROWS = 300
 def _check_export(path: Path, want: dict[int, dict[str, object]], bad: dict[int, list[str]],
                   duplicates: dict[int, int] | None = None) -> None:  # fmt: skip
     """Read, map and prepare a file; compare every row with what the person meant."""
-    from uploader.reading import open_table
+    from uploader.read import open_table
 
     table = open_table(path)
     mapping = auto_map(table.columns)

@@ -3,8 +3,8 @@
 import pytest
 
 from uploader.model import Outcome
-from uploader.outcomes import Action, error_text, judge_response
-from uploader.transport import ApiResponse
+from uploader.send.outcomes import Action, error_text, judge_response
+from uploader.send.transport import ApiResponse
 
 
 def answer(status: int, body: object = None, retry_after: str | None = None) -> ApiResponse:

@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import HEADER, running_sandbox, upload, write_csv
 from tests.test_cli import KEY, SECRET, env_for, leadup
-from uploader.api import default_results_path, journal_path_for
+from uploader.journal.results import read_results
 from uploader.model import PING_COLUMNS, RESULT_COLUMNS, Outcome
-from uploader.results import read_results
+from uploader.run import default_results_path, journal_path_for
 from uploader.sandbox import SandboxConfig, Scripted, sandbox_in_thread
 from uploader.sandbox.pings import ping_bids
 from uploader.settings import PingPolicy
@@ -242,7 +242,7 @@ async def test_resume_refuses_a_different_floor(tmp_path: Path):
 
 async def test_retry_of_a_ping_results_file_prices_rows_again(tmp_path: Path):
     from tests.conftest import fast_settings
-    from uploader import api
+    from uploader import run
 
     rows = _first_matching_row()
     path = write_csv(tmp_path / "leads.csv", rows)
@@ -252,7 +252,7 @@ async def test_retry_of_a_ping_results_file_prices_rows_again(tmp_path: Path):
         (line,) = ping_results(default_results_path(path))
         assert line["outcome"] == "failed" and sb.state.created_count == 0
         # The retry is told nothing about pinging: the journal remembers.
-        report = await api.retry(default_results_path(path), fast_settings(sb))
+        report = await run.retry(default_results_path(path), fast_settings(sb))
     (line,) = ping_results(default_results_path(path))
     assert line["outcome"] == "created" and report.pings == 1
     (lead,) = sb.state.leads

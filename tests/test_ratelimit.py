@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from uploader.ratelimit import EstimatePolicy, Pacer, parse_retry_after
+from uploader.send.pacer import EstimatePolicy, Pacer, parse_retry_after
 from uploader.settings import RatePolicy
 
 T = TypeVar("T")

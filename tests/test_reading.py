@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from uploader.errors import InputError
-from uploader.reading import Detected, excel_text, find_header_row, open_table
+from uploader.read import Detected, excel_text, find_header_row, open_table
 from uploader.settings import ReadOptions
 
 HEADER = ["First Name", "Last Name", "Email", "Zip"]

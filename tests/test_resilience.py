@@ -19,9 +19,9 @@ import pytest
 
 from tests.conftest import lead_rows, running_sandbox, upload, write_csv
 from tests.test_cli import KEY, SECRET, env_for, leadup
-from uploader.api import default_results_path, journal_path_for
+from uploader.journal.results import read_results
 from uploader.model import Outcome
-from uploader.results import read_results
+from uploader.run import default_results_path, journal_path_for
 from uploader.sandbox import Sandbox, SandboxConfig, Scripted, sandbox_in_thread
 from uploader.settings import CircuitPolicy, RatePolicy, RetryPolicy
 
@@ -145,9 +145,9 @@ async def test_retry_resends_exactly_the_failed_rows(tmp_path: Path) -> None:
         assert first.counts[Outcome.FAILED] == 2
         before = sb.state.request_count
         from tests.conftest import fast_settings
-        from uploader import api
+        from uploader import run
 
-        report = await api.retry(default_results_path(path), fast_settings(sb))
+        report = await run.retry(default_results_path(path), fast_settings(sb))
         assert sb.state.request_count - before == 2  # exactly the failed rows
     assert report.exit_code == 0
     lines = results_of(default_results_path(path))
@@ -160,16 +160,16 @@ async def test_retry_include_unknown_and_never_created(tmp_path: Path) -> None:
     async with running_sandbox(script=(Scripted(status=500),)) as sb:
         await upload(path, sb, concurrency=1)
         from tests.conftest import fast_settings
-        from uploader import api
+        from uploader import run
 
-        plain = await api.retry(default_results_path(path), fast_settings(sb))
+        plain = await run.retry(default_results_path(path), fast_settings(sb))
         assert plain.requests == 0  # unknown is not resent without being asked
-        report = await api.retry(
+        report = await run.retry(
             default_results_path(path), fast_settings(sb), include={Outcome.FAILED, Outcome.UNKNOWN}
         )
         assert report.requests == 1
         with pytest.raises(Exception, match="never resent"):
-            await api.retry(
+            await run.retry(
                 default_results_path(path), fast_settings(sb), include={Outcome.CREATED}
             )
     assert [line["outcome"] for line in results_of(default_results_path(path))] == ["created"] * 3
@@ -188,9 +188,9 @@ async def test_retry_rejected_row_after_fixing_it_in_the_results_file(tmp_path: 
             text.replace("person0@example.com", "fixed0@example.com"), encoding="utf-8-sig"
         )
         from tests.conftest import fast_settings
-        from uploader import api
+        from uploader import run
 
-        report = await api.retry(
+        report = await run.retry(
             results, fast_settings(sb), include={Outcome.FAILED, Outcome.REJECTED}
         )
     assert report.exit_code == 0

@@ -12,14 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from uploader.errors import InputError
-from uploader.model import RESULT_COLUMNS, Outcome, RowResult
-from uploader.results import (
+from uploader.journal.results import (
     neutralise,
     read_results,
     restore,
     row_result_from_cells,
     write_results,
 )
+from uploader.model import RESULT_COLUMNS, Outcome, RowResult
 
 COLUMNS = ["Email", "Name", "Notes"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

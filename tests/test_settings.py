@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from uploader.errors import ConfigError, NotSent
+from uploader.send.transport import HttpTransport
 from uploader.settings import ApiSettings, Credentials, UploadSettings, check_url
-from uploader.transport import HttpTransport
 
 SECRET = "very-secret-value-123"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import lead_rows, running_sandbox, upload, write_csv
-from uploader.api import default_results_path, journal_path_for
+from uploader.journal.results import read_results
 from uploader.model import RESULT_COLUMNS, Outcome, idempotency_key
-from uploader.results import read_results
+from uploader.run import default_results_path, journal_path_for
 from uploader.sandbox import Scripted
 from uploader.settings import Credentials, RatePolicy, RetryPolicy
 
@@ -159,7 +159,7 @@ async def test_connection_refused_ends_failed(lead_file, tmp_path) -> None:
     async with running_sandbox() as sb:
         credentials, url = sb.credentials, sb.url
     # The sandbox is gone: nothing listens there any more, so nothing was ever sent.
-    from uploader import api
+    from uploader import run
     from uploader.settings import ApiSettings, UploadSettings
 
     settings = UploadSettings(
@@ -167,7 +167,7 @@ async def test_connection_refused_ends_failed(lead_file, tmp_path) -> None:
         retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01),
         rate=RatePolicy(rate_per_s=1000),
     )
-    report = await api.upload(api.UploadRequest(input_path=path, settings=settings))
+    report = await run.upload(run.UploadRequest(input_path=path, settings=settings))
     lines = results_of(default_results_path(path))
     assert [line["outcome"] for line in lines] == ["failed", "failed"]
     assert all(line["attempts"] == "2" for line in lines)
@@ -300,14 +300,14 @@ class RecordingSink:
 
 async def test_progress_sees_every_row_and_the_429_pause(lead_file) -> None:
     from tests.conftest import fast_settings
-    from uploader import api
+    from uploader import run
 
     path = lead_file(5)
     sink = RecordingSink()
     script = (Scripted(status=429, headers={"Retry-After": "1"}),)
     async with running_sandbox(script=script) as sb:
-        request = api.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=1))
-        await api.upload(request, on_progress=sink)
+        request = run.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=1))
+        await run.upload(request, on_progress=sink)
     assert sink.total == 5
     assert sink.results == [Outcome.CREATED] * 5
     loaded, paused = sink.notices
@@ -338,9 +338,9 @@ async def test_retry_unsafe_remembers_an_earlier_lost_answer(lead_file) -> None:
         await upload(path, sb, retry=RetryPolicy(backoff_initial_s=0.01, retry_unsafe=True))
         assert sb.state.created_count == 1
         from tests.conftest import fast_settings
-        from uploader import api
+        from uploader import run
 
-        report = await api.retry(default_results_path(path), fast_settings(sb))
+        report = await run.retry(default_results_path(path), fast_settings(sb))
         assert report.requests == 0  # a plain retry leaves the unknown row alone
     (line,) = results_of(default_results_path(path))
     assert line["outcome"] == "unknown"
@@ -366,10 +366,10 @@ async def test_abort_cancels_requests_that_are_out(lead_file) -> None:
     stop, abort = asyncio.Event(), asyncio.Event()
     async with running_sandbox(latency_s=5) as sb:
         from tests.conftest import fast_settings
-        from uploader import api
+        from uploader import run
 
-        request = api.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=3))
-        task = asyncio.create_task(api.upload(request, stop=stop, abort=abort))
+        request = run.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=3))
+        task = asyncio.create_task(run.upload(request, stop=stop, abort=abort))
         await asyncio.sleep(0.5)
         stop.set()
         abort.set()

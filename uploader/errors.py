@@ -10,8 +10,8 @@
         ├── NotSent                  retryable: the request never left (connect failed)
         └── MaybeSent                ambiguous: it may have been applied (timeout, dropped)
 
-HTTP responses are data (`uploader.transport.ApiResponse`), not exceptions; their meaning
-for a row is decided in one place, `uploader.outcomes.judge_response`. Why a run stopped
+HTTP responses are data (`uploader.send.transport.ApiResponse`), not exceptions; their meaning
+for a row is decided in one place, `uploader.send.outcomes.judge_response`. Why a run stopped
 (a 401, a failing API, Ctrl-C) is a reason in the report, not an exception.
 """
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from uploader import __version__, api
+from uploader import __version__, run
 from uploader.cli.options import (
     network_options,
     ping_options,
@@ -110,11 +110,11 @@ def retry(
 
     async def call(
         settings: UploadSettings,
-        sink: api.ProgressSink | None,
+        sink: run.ProgressSink | None,
         stop: asyncio.Event,
         abort: asyncio.Event,
-    ) -> api.UploadReport:
-        return await api.retry(
+    ) -> run.UploadReport:
+        return await run.retry(
             results, settings, include=include, on_progress=sink, stop=stop, abort=abort
         )
 
@@ -140,7 +140,7 @@ def retry(
 @prepare_options
 def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None:
     """Check FILE and preview what would be sent; sends nothing."""
-    from uploader.preview import preview, render_preview
+    from uploader.run.preview import preview, render_preview
 
     with errors_to_exit_codes():
         result = preview(
@@ -181,11 +181,11 @@ def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, An
 
     async def call(
         settings: UploadSettings,
-        sink: api.ProgressSink | None,
+        sink: run.ProgressSink | None,
         stop: asyncio.Event,
         abort: asyncio.Event,
-    ) -> api.UploadReport:
-        request = api.UploadRequest(
+    ) -> run.UploadReport:
+        request = run.UploadRequest(
             input_path=file,
             settings=settings,
             output_path=output,
@@ -194,7 +194,7 @@ def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, An
             mapping_path=opts["mapping_path"],
             restart=restart,
         )
-        return await api.upload(request, on_progress=sink, stop=stop, abort=abort)
+        return await run.upload(request, on_progress=sink, stop=stop, abort=abort)
 
     finish(execute(call, opts))
 
@@ -204,7 +204,7 @@ def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, An
 @read_options
 def mapping(file: Path, **opts: Any) -> None:
     """Print the automatic column mapping of FILE as TOML, a starting point to edit."""
-    from uploader.preview import mapping_toml
+    from uploader.run.preview import mapping_toml
 
     with errors_to_exit_codes():
         click.echo(mapping_toml(file, read_options_from(opts)), nl=False)

@@ -15,10 +15,10 @@ from typing import Any
 import click
 from rich.console import Console
 
-from uploader import api
+from uploader import run
 from uploader.cli.options import settings_from
+from uploader.cli.progress import BarProgress, LineProgress, render_summary
 from uploader.errors import LeadupError
-from uploader.progress import BarProgress, LineProgress, render_summary
 from uploader.settings import DEFAULT_API_URL, Credentials, UploadSettings
 
 EXIT_INTERNAL = 4
@@ -27,8 +27,8 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isa
 out_console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
 
 Call = Callable[
-    [UploadSettings, "api.ProgressSink | None", asyncio.Event, asyncio.Event],
-    Awaitable[api.UploadReport],
+    [UploadSettings, "run.ProgressSink | None", asyncio.Event, asyncio.Event],
+    Awaitable[run.UploadReport],
 ]
 
 
@@ -45,13 +45,13 @@ async def target(opts: dict[str, Any]) -> AsyncIterator[UploadSettings]:
     yield settings_from(opts, Credentials.from_env(), base_url)
 
 
-def execute(call: Call, opts: dict[str, Any]) -> api.UploadReport:
+def execute(call: Call, opts: dict[str, Any]) -> run.UploadReport:
     """Run one upload or retry with signal handling: one Ctrl-C stops well, two stop now."""
     sink: Any = None
     if not opts["quiet"]:
         sink = BarProgress(err_console) if sys.stderr.isatty() else LineProgress(sys.stderr)
 
-    async def runner() -> api.UploadReport:
+    async def runner() -> run.UploadReport:
         stop, abort = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
         main_task = asyncio.current_task()
@@ -90,14 +90,14 @@ def execute(call: Call, opts: dict[str, Any]) -> api.UploadReport:
     return replace(report, resume_hint=" ".join(shlex.quote(a) for a in ["leadup", *sys.argv[1:]]))
 
 
-def _tell(sink: api.ProgressSink | None, message: str) -> None:
+def _tell(sink: run.ProgressSink | None, message: str) -> None:
     if sink is not None:
         sink.notice(message)
     else:
         err_console.print(f"leadup: {message}")
 
 
-def finish(report: api.UploadReport) -> None:
+def finish(report: run.UploadReport) -> None:
     render_summary(report, out_console)
     sys.exit(report.exit_code)
 

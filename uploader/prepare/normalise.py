@@ -3,7 +3,7 @@
 Work is done a column at a time over a chunk (clean emails by one regex over the column,
 plain phones by their few shapes, zips and states cached by value since a list repeats them,
 phonenumbers' parses cached by value); each row's payload, Lead and cells are then made by
-C-level loops as the caller takes them. Per-value rules live in `uploader.fields`.
+C-level loops as the caller takes them. Per-value rules live in `uploader.prepare.fields`.
 
 Memory follows the chunk, except for duplicate detection, which must remember every lead of
 the file: 12 bytes per distinct email and per distinct phone (see `_Seen`).
@@ -18,9 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uploader import fields as f
 from uploader.errors import ConfigError
-from uploader.mapping import Mapping
 from uploader.model import (
     STANDARD_FIELDS,
     Lead,
@@ -29,6 +27,8 @@ from uploader.model import (
     idempotency_keys,
     leads_from,
 )
+from uploader.prepare import fields as f
+from uploader.prepare.mapping import Mapping
 from uploader.settings import PrepareOptions
 
 _CACHE_LIMIT = 200_000  # values kept per cached normaliser; cleared past this (memory bound)

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from uploader.circuit import Circuit
 from uploader.errors import MaybeSent, NotSent
 from uploader.journal import JournalWriter
 from uploader.model import Lead, Outcome, RowResult
-from uploader.outcomes import Action, Verdict, judge_response
-from uploader.pinging import (
+from uploader.send.circuit import Circuit
+from uploader.send.outcomes import Action, Verdict, judge_response
+from uploader.send.pacer import Pacer, parse_retry_after
+from uploader.send.pinging import (
     PingQuote,
     decide,
     is_expired_ping,
@@ -31,12 +32,11 @@ from uploader.pinging import (
     ping_payload,
     post_payload,
 )
-from uploader.ratelimit import Pacer, parse_retry_after
+from uploader.send.transport import LeadTransport
 from uploader.settings import UploadSettings
-from uploader.transport import LeadTransport
 
 if TYPE_CHECKING:
-    from uploader.pool import PoolStats
+    from uploader.send.pool import PoolStats
 
 _T = TypeVar("_T")
 

@@ -15,15 +15,23 @@ import contextlib
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from uploader.errors import JournalError
 from uploader.model import RowResult
 
-if TYPE_CHECKING:
-    from uploader.journal import Journal
+
+class Committer(Protocol):
+    """What the writer commits into (`Journal.commit`)."""
+
+    def commit(
+        self,
+        in_flight: Sequence[tuple[int, int, dict[str, Any] | None]],
+        results: Sequence[RowResult],
+    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -50,7 +58,7 @@ class JournalWriter:
     error, so no row is posted that the journal could not record.
     """
 
-    def __init__(self, journal: Journal, *, max_batch: int = 512, max_delay_s: float = 0.0):
+    def __init__(self, journal: Committer, *, max_batch: int = 512, max_delay_s: float = 0.0):
         if max_batch < 1 or max_delay_s < 0:
             raise ValueError("max_batch must be at least 1 and max_delay_s not negative")
         self.journal = journal

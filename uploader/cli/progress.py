@@ -19,9 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from uploader.api import UploadReport
 from uploader.model import Outcome, RowResult
-from uploader.quote import render_quote
+from uploader.run import UploadReport
+from uploader.run.quote import render_quote
 
 _OUTCOME_ORDER = tuple(Outcome)
 _STYLE = {

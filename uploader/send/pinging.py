@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from uploader.model import Outcome, RowResult
-from uploader.outcomes import Action, Verdict, error_text, judge_response
-from uploader.transport import ApiResponse
+from uploader.send.outcomes import Action, Verdict, error_text, judge_response
+from uploader.send.transport import ApiResponse
 
 MATCH = "match found"
 # The 422 `error` strings a post with a ping_id can get (NOTES.md).

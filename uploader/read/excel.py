@@ -19,8 +19,7 @@ from typing import Any
 import pandas as pd
 
 from uploader.errors import InputError
-from uploader.settings import ReadOptions
-from uploader.table import (
+from uploader.read.table import (
     HEADER_SCAN_ROWS,
     Detected,
     Table,
@@ -28,6 +27,7 @@ from uploader.table import (
     header_cells,
     header_index,
 )
+from uploader.settings import ReadOptions
 
 
 def excel_text(value: Any) -> str:

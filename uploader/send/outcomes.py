@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any
 
 from uploader.model import Outcome
-from uploader.transport import ApiResponse
+from uploader.send.transport import ApiResponse
 
 # Never applied, so safe to resend: 408 Request Timeout, 425 Too Early, 503 Unavailable.
 _SAFE_TO_RETRY = frozenset({408, 425, 503})

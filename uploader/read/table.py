@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from uploader.errors import InputError
-from uploader.headers import is_known_header
+from uploader.prepare.headers import is_known_header
 from uploader.settings import ReadOptions
 
 HEADER_SCAN_ROWS = 40  # a title block or preamble taller than this needs --header-row

@@ -14,33 +14,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from uploader.api import ProgressSink, UploadReport, UploadRequest, journal_path_for
 from uploader.errors import InputError, JournalError, StopRun, UsageError
 from uploader.journal import Journal, JournalWriter
-from uploader.lock import OutputLock
-from uploader.mapping import Mapping, auto_map, load_mapping
+from uploader.journal.results import read_results, write_results
 from uploader.model import Lead, Outcome
-from uploader.normalise import Preparer
-from uploader.pool import LeadPool, PoolStats
-from uploader.quote import QuoteSummary, chart_path_for, save_chart, summarise
-from uploader.ratelimit import Pacer
-from uploader.reading import Table, open_table
-from uploader.results import read_results, write_results
+from uploader.prepare.mapping import Mapping, auto_map, load_mapping
+from uploader.prepare.normalise import Preparer
+from uploader.read import Table, open_table
+from uploader.run.lock import OutputLock
+from uploader.run.quote import QuoteSummary, chart_path_for, save_chart, summarise
+from uploader.run.request import ProgressSink, UploadReport, UploadRequest, journal_path_for
+from uploader.send.pacer import Pacer
+from uploader.send.pool import LeadPool, PoolStats
+from uploader.send.transport import HttpTransport
 from uploader.settings import PingPolicy, PrepareOptions, UploadSettings
-from uploader.transport import HttpTransport
 
 _FETCH_BATCH = 500  # pending rows read from the journal at a time
 _EDITABLE = frozenset({Outcome.REJECTED, Outcome.INVALID})  # retry re-reads their fixed cells
 
 
-async def run_upload(
+async def upload(
     request: UploadRequest,
     *,
     on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
     abort: asyncio.Event | None = None,
 ) -> UploadReport:
-    """Upload a file, or resume the upload its journal records."""
+    """Upload one file (or resume its upload) and render its results file.
+
+    `stop` stops taking rows and lets requests that are out finish for a grace period;
+    `abort` cancels those at once (they end unknown). Either way the report says so.
+
+    Raises UsageError (exit 2) before anything is sent when the file, mapping or options are
+    wrong; otherwise returns a report, also when the run stopped early.
+    """
     started = time.monotonic()
     results_path = request.results_path
     refuse_overwriting_input(request.input_path, results_path)
@@ -78,11 +85,11 @@ async def run_upload(
             journal.close()
 
 
-async def run_retry(
+async def retry(
     results_path: Path,
     settings: UploadSettings,
     *,
-    include: Collection[Outcome],
+    include: Collection[Outcome] = (Outcome.FAILED,),
     on_progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None,
     abort: asyncio.Event | None = None,

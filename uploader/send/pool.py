@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 from uploader.journal import JournalWriter
 from uploader.model import Lead, Outcome, RowResult
-from uploader.ratelimit import Pacer
-from uploader.sender import RowSender
+from uploader.send.pacer import Pacer
+from uploader.send.sender import RowSender
+from uploader.send.transport import LeadTransport
 from uploader.settings import UploadSettings
-from uploader.transport import LeadTransport
 
 ResultCallback = Callable[[RowResult], None]
 NoticeCallback = Callable[[str], None]

@@ -25,12 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from uploader import journal_db as jdb
 from uploader.errors import JournalError
-from uploader.journal_writer import JournalWriter
+from uploader.journal import schema as jdb
 from uploader.model import Lead, Outcome, RowResult, idempotency_key
 
-__all__ = ["Journal", "JournalWriter", "remove_journal"]
+__all__ = ["Journal"]
 
 _ADD_BATCH = 20_000  # rows per phase-1 transaction: few fsyncs, bounded WAL growth
 _READ_BATCH = 2_000  # rows per keyset page when streaming results
@@ -452,6 +451,3 @@ class Journal:
                         f"{self.path}: the journal could not be written ({exc})"
                     ) from exc
                 raise
-
-
-remove_journal = jdb.remove_journal

@@ -13,15 +13,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from uploader.api import default_results_path, journal_path_for
 from uploader.errors import UsageError
-from uploader.mapping import auto_map, describe, load_mapping, mapping_to_toml
+from uploader.journal.results import write_results
 from uploader.model import Lead, Outcome, RowResult
-from uploader.normalise import Preparer
-from uploader.reading import Detected, open_table
-from uploader.results import write_results
+from uploader.prepare.mapping import auto_map, describe, load_mapping, mapping_to_toml
+from uploader.prepare.normalise import Preparer
+from uploader.read import Detected, open_table
+from uploader.run import default_results_path, journal_path_for
+from uploader.run.upload import check_mapping, refuse_overwriting_input
 from uploader.settings import PrepareOptions, ReadOptions
-from uploader.upload import check_mapping, refuse_overwriting_input
 
 # `column "Email": "jane@" is not ...` -> the value goes, the column stays.
 _COLUMN_VALUE = re.compile(r"""(column (?:"[^"]*"|'[^']*')): (?:"[^"]*"|'[^']*')""")

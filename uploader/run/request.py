@@ -1,15 +1,14 @@
-"""The public API of leadup: what the CLI and the jobs package call, and nothing else."""
+"""What a run is asked to do (UploadRequest) and what it did (UploadReport)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from uploader.model import Outcome, RowResult
-from uploader.quote import QuoteSummary
+from uploader.run.quote import QuoteSummary
 from uploader.settings import PrepareOptions, ReadOptions, UploadSettings
 
 
@@ -94,40 +93,3 @@ class ProgressSink(Protocol):
 
     def notice(self, message: str) -> None:
         """Something the user should see now (a pause, a stop)."""
-
-
-async def upload(
-    request: UploadRequest,
-    *,
-    on_progress: ProgressSink | None = None,
-    stop: asyncio.Event | None = None,
-    abort: asyncio.Event | None = None,
-) -> UploadReport:
-    """Upload one file (or resume its upload) and render its results file.
-
-    `stop` stops taking rows and lets requests that are out finish for a grace period;
-    `abort` cancels those at once (they end unknown). Either way the report says so.
-
-    Raises UsageError (exit 2) before anything is sent when the file, mapping or options are
-    wrong; otherwise returns a report, also when the run stopped early.
-    """
-    from uploader.upload import run_upload
-
-    return await run_upload(request, on_progress=on_progress, stop=stop, abort=abort)
-
-
-async def retry(
-    results_path: Path,
-    settings: UploadSettings,
-    *,
-    include: Collection[Outcome] = (Outcome.FAILED,),
-    on_progress: ProgressSink | None = None,
-    stop: asyncio.Event | None = None,
-    abort: asyncio.Event | None = None,
-) -> UploadReport:
-    """Resend the rows of a results file whose outcome is in `include`; never a created row."""
-    from uploader.upload import run_retry
-
-    return await run_retry(
-        results_path, settings, include=include, on_progress=on_progress, stop=stop, abort=abort
-    )

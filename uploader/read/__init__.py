@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uploader.delimited import open_delimited
 from uploader.errors import InputError
-from uploader.excel import excel_text, open_excel
+from uploader.read.delimited import open_delimited
+from uploader.read.excel import excel_text, open_excel
+from uploader.read.table import Detected, Table, find_header_row
 from uploader.settings import ReadOptions
-from uploader.table import Detected, Table, find_header_row
 
 __all__ = ["Detected", "Table", "excel_text", "find_header_row", "open_table"]
 

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from uploader.errors import InputError
+from uploader.read.table import HASH_BLOCK, Detected, Table, header_cells, header_index
 from uploader.settings import ReadOptions
-from uploader.table import HASH_BLOCK, Detected, Table, header_cells, header_index
 
 SNIFF_BYTES = 1 << 18  # decoded head used to guess the delimiter and the header row
 DELIMITERS = (",", ";", "\t", "|")  # in order of preference on a tie

@@ -1,0 +1,1 @@
+"""Preparing: headers mapped to lead fields, rows normalised and checked into leads."""

@@ -1,0 +1,1 @@
+"""Sending: the network seam, what answers mean, pacing, the circuit breaker and the pool."""
