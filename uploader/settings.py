@@ -84,12 +84,18 @@ class RetryPolicy:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
     retry_after_max_s: float = 120.0  # a Retry-After longer than this is clamped to it
-    rate_limited_max_s: float = 600.0  # a row refused by 429s for longer than this ends failed
+    # A row refused by overload answers (429, 503, 408, 425) for longer than this ends failed.
+    rate_limited_max_s: float = 600.0
     retry_unsafe: bool = False  # resend requests that may have been applied (same key)
+    # The run stops before more than this many rows of its own could end `unknown` (each is a
+    # manual check for someone): requests out count against it until they are answered.
+    max_unknown: int = 20
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ConfigError("--max-attempts must be at least 1")
+        if self.max_unknown < 1:
+            raise ConfigError("--max-unknown must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +107,14 @@ class RatePolicy:
     decrease_factor: float = 0.85  # multiplicative decrease on a 429 episode
     increase_per_s2: float = 1.0  # additive increase, requests/s gained per second of calm
     probe_increase_per_s2: float = 0.1  # slower increase near the rate that last drew a 429
+    # Estimating the server's limit from what it accepted, to go straight under it on a 429.
+    measure_window_s: float = 1.0  # accepted responses are counted over this trailing window
+    measure_min_s: float = 0.5  # ...and only once this long has passed since a pause or start
+    measured_share: float = 0.95  # after a 429 the rate is at most this share of the measure
+    probe_band: float = 0.05  # within this share of the last 429's rate, grow at probe speed
+    # Overload answers (503, 408, 425) lower the rate at most once per this many seconds:
+    # they come at random as well as from load, and a decrease per answer would collapse it.
+    overload_episode_s: float = 2.0
     # A request whose in-flight mark took longer than this (and one interval) to commit takes
     # a fresh slot, so a slow fsync cannot release a burst; shorter waits are not stalls.
     stall_s: float = 0.02
@@ -112,12 +126,15 @@ class RatePolicy:
 
 @dataclass(frozen=True, slots=True)
 class CircuitPolicy:
-    """How long leadup keeps going while the server fails, before it stops with rows pending."""
+    """When the API is failing (5xx that may have applied, no connection), pause and probe.
+
+    Overload answers (429, 503, 408, 425) are not failures here: they lower the pace instead.
+    """
 
     failure_ratio: float = 0.5  # share of server failures among the recent requests
     window: int = 20  # recent requests considered
-    pause_s: float = 5.0  # first pause when the circuit opens; doubles each time
-    max_pauses: int = 4  # past this many pauses the run stops (exit 3)
+    pause_s: float = 5.0  # the first pause when the circuit opens; doubles after a failed probe
+    max_pauses: int = 4  # this many failed probes in a row: the API is down, the run stops
 
 
 @dataclass(frozen=True, slots=True)

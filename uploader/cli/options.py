@@ -118,6 +118,13 @@ network_options = _options(
         help="Seconds a row may keep being answered 429 before it ends failed.",
     ),
     click.option(
+        "--max-unknown",
+        type=click.IntRange(min=1),
+        default=20,
+        show_default=True,
+        help="Stop before more rows than this could end unknown (each needs a manual check).",
+    ),
+    click.option(
         "--retry-unsafe",
         is_flag=True,
         help="Also resend requests that may have been applied (same Idempotency-Key).",
@@ -220,6 +227,7 @@ def settings_from(opts: dict[str, Any], credentials: Credentials, base_url: str)
             retry_unsafe=opts["retry_unsafe"],
             retry_after_max_s=opts["retry_after_max_s"],
             rate_limited_max_s=opts["rate_limited_max_s"],
+            max_unknown=opts.get("max_unknown", 20),
         ),
     )
 

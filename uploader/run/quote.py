@@ -6,50 +6,14 @@ answered it), so they add up to exactly what the pings said; the chart is the sa
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from uploader.model import Outcome, RowResult
-
-
-@dataclass(frozen=True, slots=True)
-class Worth:
-    """Best bids of a group of rows, and the part of them at or above the floor."""
-
-    matched: int = 0
-    total: float = 0.0
-    median: float | None = None
-    clearing: int = 0
-    clearing_total: float = 0.0
-
-    @classmethod
-    def of(cls, prices: list[float], floor: float) -> Worth:
-        cleared = [p for p in prices if round(p * 100) >= round(floor * 100)]
-        return cls(
-            matched=len(prices),
-            total=round(sum(prices), 2),
-            median=statistics.median(prices) if prices else None,
-            clearing=len(cleared),
-            clearing_total=round(sum(cleared), 2),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteSummary:
-    """The whole list's worth and each state's, for the summary and the chart."""
-
-    floor: float
-    rows: int  # every row of the file
-    quoted: int  # rows pinged and answered
-    overall: Worth
-    by_state: dict[str, Worth] = field(default_factory=dict)
-    prices: tuple[float, ...] = ()  # every best bid, for the chart
-    chart_path: Path | None = None
+from uploader.report import QuoteSummary, Worth
 
 
 def summarise(
