@@ -28,7 +28,8 @@ from tests.test_jobs_support import (
 )
 from uploader.errors import ConfigError, InputError, StopRun
 from uploader.model import Outcome
-from uploader.run import UploadReport, UploadRequest, journal_path_for
+from uploader.report import UploadReport
+from uploader.run import UploadRequest, journal_path_for
 
 SECRET = "sk_live_do_not_print_me"
 ENV = {"JUICED_API_KEY": "key_123", "JUICED_API_SECRET": SECRET}

@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from uploader.model import Outcome, RowResult
-from uploader.run import UploadReport
+from uploader.report import UploadReport
 from uploader.run.quote import render_quote
 
 _OUTCOME_ORDER = tuple(Outcome)

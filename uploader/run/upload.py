@@ -21,9 +21,10 @@ from uploader.model import Lead, Outcome
 from uploader.prepare.mapping import Mapping, auto_map, load_mapping
 from uploader.prepare.normalise import Preparer
 from uploader.read import Table, open_table
+from uploader.report import QuoteSummary, UploadReport
 from uploader.run.lock import OutputLock
-from uploader.run.quote import QuoteSummary, chart_path_for, save_chart, summarise
-from uploader.run.request import ProgressSink, UploadReport, UploadRequest, journal_path_for
+from uploader.run.quote import chart_path_for, save_chart, summarise
+from uploader.run.request import ProgressSink, UploadRequest, journal_path_for
 from uploader.send.pacer import Pacer
 from uploader.send.pool import LeadPool, PoolStats
 from uploader.send.transport import HttpTransport
