@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import json.encoder
-import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -17,11 +16,17 @@ from typing import Any
 from urllib.parse import quote
 
 from uploader.model import Outcome, RowResult
+from uploader.private_files import (
+    PRIVATE_MODE,
+    create_private_file,
+    sqlite_side_files,
+    tighten_sqlite_modes,
+)
 
 SCHEMA_VERSION = "1"
 RECOVERED_ERROR = "in flight when the previous run stopped; may have been created"
 IN_FLIGHT_NOTE = "in flight when this file was written"
-FILE_MODE = 0o600  # the journal holds personal data (issue 4, section 6)
+FILE_MODE = PRIVATE_MODE  # the journal holds personal data (issue 4, section 6)
 
 
 def _make_encode() -> Callable[[Any], str]:
@@ -212,14 +217,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
 
 def create_file(path: Path) -> None:
     """Make the empty file 0600 before SQLite sees it: SQLite gives -wal and -shm its mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
-    # The new name must survive a power cut too (SQLite does the same for its -wal file).
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    create_private_file(path)
 
 
 def is_blank(db: sqlite3.Connection) -> bool:
@@ -229,19 +227,10 @@ def is_blank(db: sqlite3.Connection) -> bool:
 
 def tighten_modes(path: Path) -> None:
     """A journal made by an older version, or copied, may be readable by others: fix it."""
-    for file in (path, *_side_files(path)):
-        try:
-            if file.stat().st_mode & 0o077:
-                file.chmod(FILE_MODE)
-        except FileNotFoundError:
-            pass
-
-
-def _side_files(path: Path) -> tuple[Path, ...]:
-    return tuple(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))
+    tighten_sqlite_modes(path)
 
 
 def remove_journal(path: Path) -> None:
     """Delete a journal and its WAL side files (for --restart)."""
-    for file in (path, *_side_files(path)):
+    for file in (path, *sqlite_side_files(path)):
         file.unlink(missing_ok=True)
