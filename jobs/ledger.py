@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
+
+from uploader.private_files import create_private_file, tighten_sqlite_modes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -100,12 +103,26 @@ class Ledger:
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
-        """Open (creating if needed) the ledger at `path`."""
-        db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        db.execute("PRAGMA journal_mode=WAL")  # `list`/`history` read while a run writes
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA)
-        path.chmod(0o600)
+        """Open (creating if needed) the ledger at `path`.
+
+        It names files of personal data, so it is private from its first byte: made 0600
+        before SQLite opens it (SQLite gives its -wal and -shm files the same mode), never
+        chmodded after the fact; one left readable by an older version is tightened.
+        """
+        try:
+            create_private_file(path)
+        except FileExistsError:
+            tighten_sqlite_modes(path)
+        # mode=rw: SQLite must never create the file itself (it would use the umask).
+        uri = f"file:{quote(str(path.absolute()))}?mode=rw"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # `list`/`history` read while a run writes
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
         return cls(db)
 
     @classmethod

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs import ledger as ledger_module
 from jobs.ledger import DONE, STARTED, Ledger
 from jobs.state import JobBusy, JobLock, JsonLog, read_log
 
@@ -76,6 +79,54 @@ def test_runs_history_newest_first_with_totals(tmp_path: Path) -> None:
         assert old.file_names == ("a.csv", "b.csv", "c.csv")
         assert (old.rows, old.created, old.not_created, old.total_price) == (15, 13, 2, 3.0)
         assert [r.kind for r in ledger.runs(kind="run")] == ["run"]
+
+
+def _modes(*files: Path) -> list[int]:
+    return [stat.S_IMODE(f.stat().st_mode) for f in files]
+
+
+def test_ledger_files_are_private_from_their_first_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a moment when the ledger or its side files are readable by others: the file is
+    0600 before SQLite opens it, and nothing is chmodded afterwards (a chmod would mean a
+    window), so with umask 0 the side files SQLite makes are 0600 as they are created."""
+    path = tmp_path / "state" / "ledger.sqlite"
+    when_sqlite_opened: list[list[int]] = []
+    real_connect = sqlite3.connect
+
+    def connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        when_sqlite_opened.append(_modes(path))
+        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    def no_chmod(*args: object, **kwargs: object) -> None:
+        raise AssertionError("chmod after creation: the file was readable until then")
+
+    monkeypatch.setattr(ledger_module.sqlite3, "connect", connect)
+    monkeypatch.setattr(os, "chmod", no_chmod)
+    monkeypatch.setattr(os, "fchmod", no_chmod)
+    old_umask = os.umask(0)  # the most permissive umask: nothing may rely on the user's
+    try:
+        with Ledger.open(path) as ledger:
+            ledger.begin_run("run", AT)  # a write: the -wal and -shm files exist now
+            wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+            assert _modes(path, wal, shm) == [0o600] * 3
+            with Ledger.open(path) as reader:  # `history` while a run writes
+                assert len(reader.runs()) == 1
+    finally:
+        os.umask(old_umask)
+    assert when_sqlite_opened == [[0o600], [0o600]]
+
+
+def test_a_ledger_left_readable_is_tightened_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path):
+        pass
+    path.chmod(0o644)  # made by an older version, or copied around
+    with Ledger.open(path) as ledger:
+        ledger.begin_run("run", AT)
+        assert _modes(path) == [0o600]
+        assert _modes(path.with_name("ledger.sqlite-wal")) == [0o600]
 
 
 def test_open_existing_never_creates(tmp_path: Path) -> None:
