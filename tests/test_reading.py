@@ -293,6 +293,29 @@ def test_overrides_win(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("given", "delimiter"),
+    [("tab", "\t"), ("TAB", "\t"), ("\\t", "\t"), ("comma", ","), ("Semicolon", ";"),
+     ("pipe", "|"), (";", ";"), (" ", " "), ("xx", None), ('"', None), ("\n", None), ("", None)],
+)  # fmt: skip
+def test_one_table_of_delimiter_names_for_the_command_line_and_the_reader(
+    given: str, delimiter: str | None
+) -> None:
+    import click
+
+    from uploader.cli.options import read_options_from
+    from uploader.read.delimited import delimiter_from
+
+    if delimiter is None:
+        with pytest.raises(ValueError, match="one character or one of comma, semicolon, tab"):
+            delimiter_from(given)
+        with pytest.raises(click.BadParameter, match="one character or one of"):
+            read_options_from({"delimiter": given})
+    else:
+        assert delimiter_from(given) == delimiter
+        assert read_options_from({"delimiter": given}).delimiter == delimiter
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [(b"", "empty"), (b"\n\n  \n", "empty"), (b",,,\n,,\n", "no rows")],
 )

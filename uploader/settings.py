@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -236,3 +237,114 @@ class PrepareOptions:
     require: tuple[str, ...] = ()  # fields the source marks required
     keep_duplicates: bool = False  # send rows that repeat an earlier row's email or phone
     is_test: bool = False  # send is_test: true
+
+
+# -- limits shared by the command line and job files ---------------------------------------
+
+MAX_CONCURRENCY = 256  # requests in flight at once; more only hurts (and the API throttles)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """The values a number setting may take: finite, above (or at) `low`, at most `high`.
+
+    The command line (click types in `uploader.cli.options`) and job files (`jobs.config`)
+    check against the same limits, so a job file cannot ask for what `--rate` would refuse.
+    """
+
+    low: float
+    low_open: bool = False  # True: strictly greater than `low`
+    high: float | None = None
+    integer: bool = False
+
+    def describe(self) -> str:
+        """In words, for error messages: "a whole number from 1 to 256"."""
+        kind = "a whole number" if self.integer else "a number"
+        if self.high is not None:
+            return f"{kind} from {self.low:g} to {self.high:g}"
+        return f"{kind} {'greater than' if self.low_open else 'of at least'} {self.low:g}"
+
+    def allows(self, value: object) -> bool:
+        """Whether `value` is within the limit (never NaN or infinite)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.integer and not isinstance(value, int):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value <= self.high)
+
+    def problem(self, value: object) -> str:
+        """Why `value` is not allowed, in words ("" when it is)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number, not {value!r}"
+        if not self.allows(value):
+            return f"must be {self.describe()}, not {value!r}"
+        return ""
+
+    def check(self, value: float, name: str) -> float:
+        """`value` if allowed, else a ConfigError naming the setting."""
+        problem = self.problem(value)
+        if problem:
+            raise ConfigError(f"{name} {problem}")
+        return value
+
+
+CONCURRENCY_LIMIT = Limit(1, high=MAX_CONCURRENCY, integer=True)
+RATE_LIMIT = Limit(0, low_open=True)  # requests per second
+TIMEOUT_LIMIT = Limit(0, low_open=True)  # seconds to wait for something
+SECONDS_LIMIT = Limit(0)  # a duration that may be zero (settle time, Retry-After cap)
+
+
+# -- API settings from the environment (the CLI and jobs alike) ------------------------------
+
+URL_ENV = "JUICED_API_URL"
+PARTNER_ENV = "JUICED_PARTNER_ID"
+
+
+def api_settings_from_env(
+    env: Mapping[str, str] | None = None,
+    *,
+    base_url: str | None = None,
+    partner_id: str | None = None,
+    credentials: Credentials | None = None,
+    timeout_s: float | None = None,
+    key_env: str = "JUICED_API_KEY",
+    secret_env: str = "JUICED_API_SECRET",
+    token_env: str = "JUICED_API_TOKEN",
+    url_env: str = URL_ENV,
+    partner_env: str = PARTNER_ENV,
+) -> ApiSettings:
+    """Where and how to reach the API, the same way for every face.
+
+    Each value comes from the argument when given (not None and not blank), else from the
+    environment (`url_env`, `partner_env`, and the credentials from `key_env`/`secret_env` or
+    `token_env`), else the default (DEFAULT_API_URL, no partner id). Values are stripped of
+    surrounding white space wherever they come from: a pasted value often ends in a newline.
+    `credentials` given (an embedded sandbox's) are used as they are. `timeout_s` None keeps
+    ApiSettings' default. ConfigError says what is missing or wrong, by variable name.
+    """
+    env = os.environ if env is None else env
+    if credentials is None:
+        credentials = Credentials.from_env(
+            env, key_env=key_env, secret_env=secret_env, token_env=token_env
+        )
+    url = _given(base_url) or _from_env(env, url_env) or DEFAULT_API_URL
+    partner = _given(partner_id) or _from_env(env, partner_env)
+    if any(ord(c) < 32 or ord(c) == 127 for c in partner):
+        raise ConfigError("the partner id contains a control character (a pasting accident?)")
+    if timeout_s is None:
+        return ApiSettings(credentials=credentials, base_url=url, partner_id=partner)
+    TIMEOUT_LIMIT.check(timeout_s, "the request timeout")
+    return ApiSettings(
+        credentials=credentials, base_url=url, partner_id=partner, timeout_s=timeout_s
+    )
+
+
+def _given(value: str | None) -> str:
+    return "" if value is None else value.strip()
+
+
+def _from_env(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "").strip()

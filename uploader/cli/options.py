@@ -2,24 +2,59 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
+from uploader.read.delimited import DELIMITER_NAMES, delimiter_from
 from uploader.settings import (
+    CONCURRENCY_LIMIT,
     DEFAULT_API_URL,
-    ApiSettings,
+    MAX_CONCURRENCY,
+    PARTNER_ENV,
+    RATE_LIMIT,
+    SECONDS_LIMIT,
+    TIMEOUT_LIMIT,
+    URL_ENV,
     Credentials,
+    Limit,
     PingPolicy,
     PrepareOptions,
     RatePolicy,
     ReadOptions,
     RetryPolicy,
     UploadSettings,
+    api_settings_from_env,
 )
+
+
+class LimitedNumber(click.ParamType):
+    """A number within one of the settings' limits (the ones job files are checked against);
+    unlike click's ranges it refuses `inf` and `nan`."""
+
+    def __init__(self, limit: Limit) -> None:
+        self.limit = limit
+        self.name = "integer" if limit.integer else "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = value
+        if isinstance(value, str):
+            try:
+                number = int(value) if self.limit.integer else float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not {self.limit.describe()}", param, ctx)
+        problem = self.limit.problem(number)
+        if problem:
+            self.fail(problem, param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"LimitedNumber({self.limit.describe()})"
+
+
+_DELIMITER_WORDS = "/".join(name for name in DELIMITER_NAMES if name.isalpha())
 
 
 def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -36,7 +71,10 @@ read_options = _options(
         "--sheet", help="Excel sheet by name or 0-based index (default: first with data)."
     ),
     click.option("--encoding", help="File encoding (default: detected)."),
-    click.option("--delimiter", help="CSV delimiter, e.g. ';' or 'tab' (default: detected)."),
+    click.option(
+        "--delimiter",
+        help=f"CSV delimiter: one character, or {_DELIMITER_WORDS} (default: detected).",
+    ),
     click.option("--header-row", type=click.IntRange(min=1), help="Row number of the header."),
 )
 
@@ -68,20 +106,18 @@ prepare_options = _options(
 )
 
 network_options = _options(
-    click.option(
-        "--api-url", help=f"API base URL (env JUICED_API_URL; default {DEFAULT_API_URL})."
-    ),
-    click.option("--partner-id", help="X-Partner-Id header (env JUICED_PARTNER_ID)."),
+    click.option("--api-url", help=f"API base URL (env {URL_ENV}; default {DEFAULT_API_URL})."),
+    click.option("--partner-id", help=f"X-Partner-Id header (env {PARTNER_ENV})."),
     click.option(
         "--concurrency",
-        type=click.IntRange(min=1, max=256),
+        type=LimitedNumber(CONCURRENCY_LIMIT),
         default=8,
         show_default=True,
-        help="Requests in flight at once.",
+        help=f"Requests in flight at once (1 to {MAX_CONCURRENCY}).",
     ),
     click.option(
         "--rate",
-        type=click.FloatRange(min=0, min_open=True),
+        type=LimitedNumber(RATE_LIMIT),
         default=10.0,
         show_default=True,
         help="Requests per second, paced evenly.",
@@ -96,7 +132,7 @@ network_options = _options(
     click.option(
         "--timeout",
         "timeout_s",
-        type=click.FloatRange(min=0, min_open=True),
+        type=LimitedNumber(TIMEOUT_LIMIT),
         default=30.0,
         show_default=True,
         help="Seconds to wait for an answer once sent.",
@@ -104,7 +140,7 @@ network_options = _options(
     click.option(
         "--max-retry-after",
         "retry_after_max_s",
-        type=click.FloatRange(min=0),
+        type=LimitedNumber(SECONDS_LIMIT),
         default=120.0,
         show_default=True,
         help="Longest Retry-After honoured, in seconds; longer ones are clamped to it.",
@@ -112,7 +148,7 @@ network_options = _options(
     click.option(
         "--max-throttled",
         "rate_limited_max_s",
-        type=click.FloatRange(min=0),
+        type=LimitedNumber(SECONDS_LIMIT),
         default=600.0,
         show_default=True,
         help="Seconds a row may keep being answered 429 before it ends failed.",
@@ -170,7 +206,7 @@ ping_options = _options(
     ),
     click.option(
         "--ping-rate",
-        type=click.FloatRange(min=0, min_open=True),
+        type=LimitedNumber(RATE_LIMIT),
         help="Pings per second, paced apart from posts (default: pings share --rate).",
     ),
 )
@@ -185,13 +221,10 @@ def read_options_from(opts: dict[str, Any]) -> ReadOptions:
         sheet = int(sheet)
     delimiter = opts.get("delimiter")
     if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
-            delimiter.lower(), delimiter
-        )
-        if len(delimiter) != 1:
-            raise click.BadParameter(
-                "must be one character, or tab/comma/semicolon/pipe", param_hint="--delimiter"
-            )
+        try:
+            delimiter = delimiter_from(delimiter)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--delimiter") from None
     return ReadOptions(
         encoding=opts.get("encoding"),
         delimiter=delimiter,
@@ -209,12 +242,24 @@ def prepare_options_from(opts: dict[str, Any]) -> PrepareOptions:
     )
 
 
-def settings_from(opts: dict[str, Any], credentials: Credentials, base_url: str) -> UploadSettings:
-    env = os.environ
-    api_settings = ApiSettings(
+def settings_from(
+    opts: dict[str, Any],
+    credentials: Credentials | None = None,
+    base_url: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> UploadSettings:
+    """The settings of the command's options; the API's from `api_settings_from_env`.
+
+    `settings_from(opts)` is the real API: --api-url/--partner-id, else JUICED_API_URL and
+    JUICED_PARTNER_ID, and the credentials from the environment. An embedded sandbox passes
+    its own credentials and URL.
+    """
+    api_settings = api_settings_from_env(
+        env,
+        base_url=base_url or opts.get("api_url"),
+        partner_id=opts.get("partner_id"),
         credentials=credentials,
-        base_url=base_url,
-        partner_id=opts.get("partner_id") or env.get("JUICED_PARTNER_ID", ""),
         timeout_s=opts["timeout_s"],
     )
     return UploadSettings(

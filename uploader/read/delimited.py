@@ -26,7 +26,8 @@ from uploader.settings import ReadOptions
 
 SNIFF_BYTES = 1 << 18  # decoded head used to guess the delimiter and the header row
 DELIMITERS = (",", ";", "\t", "|")  # in order of preference on a tie
-_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+# The names `--delimiter` (and ReadOptions.delimiter) accept besides the character itself.
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -94,11 +95,23 @@ def detect_encoding(path: Path, head: bytes, ok_utf8: bool, ok_cp1252: bool) -> 
     return best.encoding
 
 
-def _delimiter_option(value: str, path: Path) -> str:
-    delimiter = _DELIMITER_NAMES.get(value.lower(), value)
+def delimiter_from(value: str) -> str:
+    """The delimiter `value` stands for: one character, or a name in DELIMITER_NAMES (any case).
+
+    ValueError when it is neither, or a quote or line break (which cannot delimit cells).
+    """
+    delimiter = DELIMITER_NAMES.get(value.lower(), value)
     if len(delimiter) != 1 or delimiter in '"\r\n':
-        raise InputError(f"--delimiter must be one character, not {value!r}", path=path)
+        names = ", ".join(n for n in DELIMITER_NAMES if n.isalpha())
+        raise ValueError(f"must be one character or one of {names}, not {value!r}")
     return delimiter
+
+
+def _delimiter_option(value: str, path: Path) -> str:
+    try:
+        return delimiter_from(value)
+    except ValueError as exc:
+        raise InputError(f"--delimiter {exc}", path=path) from None
 
 
 def _records(text: str, delimiter: str) -> list[list[str]]:
