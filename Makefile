@@ -29,11 +29,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-# Format, lint and types; `make check` adds the tests.
+# Format, lint, types and the layer contract (pyproject.toml); `make check` adds the tests.
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check uploader jobs tests bench sample_data
 	$(BIN)/ruff check uploader jobs tests bench sample_data
 	$(BIN)/mypy uploader jobs
+	$(BIN)/lint-imports
 
 check: lint test
 

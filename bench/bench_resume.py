@@ -21,7 +21,6 @@ import argparse
 import csv
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from uploader.model import Outcome, RowResult  # noqa: E402
 from uploader.prepare.mapping import auto_map  # noqa: E402
 from uploader.read import open_table  # noqa: E402
 from uploader.run import journal_path_for  # noqa: E402
-from uploader.run.upload import _load  # noqa: E402
+from uploader.run.load import load_rows  # noqa: E402
 from uploader.settings import PrepareOptions, ReadOptions  # noqa: E402
 
 RATE = 100_000
@@ -62,7 +61,7 @@ def interrupted_state(path: Path, out: Path, finished: int) -> None:
         columns=table_.columns,
     )
     try:
-        _load(journal, table_, auto_map(table_.columns), PrepareOptions(), threading.Event())
+        load_rows(journal, table_, auto_map(table_.columns), PrepareOptions(), None)
         marks: list[tuple[int, int]] = []
         results: list[RowResult] = []
         for done, lead in enumerate(journal.pending(BATCH)):

@@ -6,7 +6,6 @@ the job's lock, and records the pass in the job's history like a run.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 
@@ -14,11 +13,12 @@ from jobs.config import JobConfig
 from jobs.ledger import DONE, FileEntry, Ledger
 from jobs.notify import Notifier
 from jobs.report import FileResult, RunSummary
-from jobs.runner import RunRecorder, build_settings, cancel_current_task, stop_on_signals
+from jobs.runner import RUN_NOTICES, RunRecorder, build_settings, run_until_left
 from jobs.state import JobLock, JobPaths, JsonLog
 from uploader.errors import ConfigError, LeadupError, StopRun
 from uploader.model import Outcome
-from uploader.run import retry
+from uploader.run import RunControl, retry
+from uploader.run.signals import Tell, stop_on_signals
 from uploader.settings import UploadSettings
 
 
@@ -32,10 +32,12 @@ async def reprocess_job(
     *,
     env: Mapping[str, str],
     include_unknown: bool = False,
-    stop: asyncio.Event | None = None,
+    control: RunControl | None = None,
     notifier: Notifier | None = None,
 ) -> RunSummary:
     """Retry the job's archived results files. Raises JobBusy when a run holds the job.
+
+    `control` stops (or aborts) the file being retried, as for `run_job`; later files wait.
 
     Unlike an overlapping `run` (normal under cron), a person asked for this one, so being
     refused is an error (exit 2), as for `leadup upload` on a held output.
@@ -44,6 +46,7 @@ async def reprocess_job(
     paths.create()
     log = JsonLog(paths.log)
     include = outcomes_to_resend(include_unknown)
+    control = control or RunControl()
     with JobLock(paths.lock, job.name), Ledger.open(paths.ledger) as ledger:
         recorder = RunRecorder(job, ledger, log, "reprocess", notifier)
         try:
@@ -54,9 +57,9 @@ async def reprocess_job(
         for entry in ledger.entries(DONE):
             if not any(entry.counts.get(o.value, 0) for o in include):
                 continue
-            if stop is not None and stop.is_set():
+            if control.stopping.is_set():
                 break
-            result = await _retry_file(entry, settings, include, stop)
+            result = await _retry_file(entry, settings, include, control)
             if result.status == "done":
                 ledger.update_counts(entry.sha256, result.counts, result.total_price)
             recorder.file(result)
@@ -70,7 +73,7 @@ async def _retry_file(
     entry: FileEntry,
     settings: UploadSettings,
     include: tuple[Outcome, ...],
-    stop: asyncio.Event | None,
+    control: RunControl,
 ) -> FileResult:
     t0 = time.monotonic()
     name = entry.archived_path.name
@@ -92,7 +95,7 @@ async def _retry_file(
     if not entry.results_path.is_file():
         return failed("error", f"results file missing: {entry.results_path}")
     try:
-        report = await retry(entry.results_path, settings, include=include, stop=stop)
+        report = await retry(entry.results_path, settings, include=include, control=control)
     except ConfigError:
         raise
     except StopRun as exc:
@@ -116,13 +119,15 @@ async def _retry_file(
 
 
 def reprocess_job_blocking(
-    job: JobConfig, *, env: Mapping[str, str], include_unknown: bool
+    job: JobConfig, *, env: Mapping[str, str], include_unknown: bool, tell: Tell | None = None
 ) -> RunSummary:
-    """`leadup jobs reprocess`: one pass in a fresh event loop; Ctrl-C stops gracefully."""
+    """`leadup jobs reprocess`: one pass in a fresh event loop; signals as for `jobs run`."""
 
     async def main() -> RunSummary:
-        stop = asyncio.Event()
-        with stop_on_signals(stop, on_repeat=cancel_current_task()):
-            return await reprocess_job(job, env=env, include_unknown=include_unknown, stop=stop)
+        control = RunControl()
+        with stop_on_signals(control, tell=tell, notices=RUN_NOTICES):
+            return await reprocess_job(
+                job, env=env, include_unknown=include_unknown, control=control
+            )
 
-    return asyncio.run(main())
+    return run_until_left(main, "stopped at once: run the reprocess again to finish")

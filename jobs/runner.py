@@ -9,12 +9,10 @@ tick is normal).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 from jobs.config import JobConfig
 from jobs.inbox import (
@@ -29,30 +27,38 @@ from jobs.ledger import DONE, ERROR, STARTED, Ledger
 from jobs.notify import Notifier, NotifyError, make_notifier, webhook_host
 from jobs.report import FileResult, RunSummary, summary_text
 from jobs.state import JobBusy, JobLock, JobPaths, JsonLog, utc_now
-from uploader.errors import ConfigError, LeadupError, UsageError
-from uploader.run import UploadRequest, default_results_path, upload
-from uploader.settings import (
-    ApiSettings,
-    Credentials,
-    PrepareOptions,
-    RatePolicy,
-    UploadSettings,
+from uploader.errors import ConfigError, LeadupError, StopRun, UsageError
+from uploader.run import RunControl, UploadRequest, default_results_path, upload
+from uploader.run.signals import Notices, Tell, stop_on_signals
+from uploader.settings import PrepareOptions, RatePolicy, UploadSettings, api_settings_from_env
+
+T = TypeVar("T")
+
+# What a person (or cron's log) hears at each signal during `jobs run` and `jobs reprocess`.
+RUN_NOTICES = Notices(
+    stopping="stopping: the file being sent finishes its requests in flight and resumes on"
+    " the next run; later files wait (Ctrl-C again to quit now)",
+    aborting="stopping now: requests still out are recorded unknown (Ctrl-C again to leave at"
+    " once)",
 )
+LEFT_AT_ONCE = "stopped at once: the file being sent resumes on the next run"
 
 
 def build_settings(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
-    """The upload settings of a job; credentials come from the environment, at run time."""
+    """The upload settings of a job; the API's come from the environment at run time, read
+    the way the command line reads them (`api_settings_from_env`), the job file's values
+    first."""
     try:
-        credentials = Credentials.from_env(
-            env, key_env=job.key_env, secret_env=job.secret_env, token_env=job.token_env
+        api = api_settings_from_env(
+            env,
+            base_url=job.api_url,
+            partner_id=job.partner_id,
+            key_env=job.key_env,
+            secret_env=job.secret_env,
+            token_env=job.token_env,
         )
     except ConfigError as exc:
         raise ConfigError(f"job {job.name}: {exc}") from None
-    partner_id = job.partner_id or env.get("JUICED_PARTNER_ID", "").strip()
-    api = ApiSettings(credentials=credentials, partner_id=partner_id)
-    api_url = job.api_url or env.get("JUICED_API_URL", "").strip()
-    if api_url:  # else ApiSettings' own default, the public API
-        api = dataclasses.replace(api, base_url=api_url)
     return UploadSettings(
         api=api,
         concurrency=job.concurrency,
@@ -138,11 +144,15 @@ async def run_job(
     job: JobConfig,
     *,
     env: Mapping[str, str],
-    stop: asyncio.Event | None = None,
+    control: RunControl | None = None,
     now_s: Callable[[], float] = time.time,
     notifier: Notifier | None = None,
 ) -> RunSummary:
-    """Run `job` once. Never raises for a job-level problem: the summary carries exit 2 or 3."""
+    """Run `job` once. Never raises for a job-level problem: the summary carries exit 2 or 3.
+
+    `control.stop()` ends the run once the file being sent has stopped gracefully (it resumes
+    on the next run; later files wait); `control.abort()` stops that file now.
+    """
     paths = JobPaths(job.state_dir)
     paths.create()
     log = JsonLog(paths.log)
@@ -162,7 +172,7 @@ async def run_job(
     try:
         with Ledger.open(paths.ledger) as ledger:
             recorder = RunRecorder(job, ledger, log, "run", notifier)
-            return await _Run(job, env, recorder, stop, now_s).execute()
+            return await _Run(job, env, recorder, control or RunControl(), now_s).execute()
     finally:
         lock.release()
 
@@ -173,10 +183,11 @@ class _Run:
         job: JobConfig,
         env: Mapping[str, str],
         recorder: RunRecorder,
-        stop: asyncio.Event | None,
+        control: RunControl,
         now_s: Callable[[], float],
     ) -> None:
-        self.job, self.env, self.recorder, self.stop, self.now_s = job, env, recorder, stop, now_s
+        self.job, self.env, self.recorder, self.now_s = job, env, recorder, now_s
+        self.control = control
         self.ledger = recorder.ledger
 
     async def execute(self) -> RunSummary:
@@ -190,7 +201,7 @@ class _Run:
             )
             waiting = [f.path.name for f in scan.waiting]
             for seen in scan.ready:
-                if self.stop is not None and self.stop.is_set():
+                if self.control.stopping.is_set():
                     break
                 result = await self._one_file(seen, settings)
                 if result is None:
@@ -256,7 +267,7 @@ class _Run:
             )
 
         try:
-            report = await upload(request, stop=self.stop)
+            report = await upload(request, self.control)
         except ConfigError:
             raise  # the job is misconfigured (mapping, settings): every file would fail alike
         except UsageError as exc:
@@ -319,45 +330,24 @@ def _archive(source: Path, target: Path) -> Path | None:
         return None
 
 
-@contextlib.contextmanager
-def stop_on_signals(
-    stop: asyncio.Event, on_repeat: Callable[[], None] | None = None
-) -> Iterator[None]:
-    """SIGINT/SIGTERM set `stop` (finish gracefully); a second one calls `on_repeat`."""
-    loop = asyncio.get_running_loop()
-
-    def handle() -> None:
-        if stop.is_set() and on_repeat is not None:
-            on_repeat()
-        stop.set()
-
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, handle)
-    try:
-        yield
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
-
-
-def cancel_current_task() -> Callable[[], None]:
-    """What a second Ctrl-C does in a one-shot command: give up waiting, at once."""
-    task = asyncio.current_task()
-
-    def cancel() -> None:
-        if task is not None:
-            task.cancel()
-
-    return cancel
-
-
-def run_job_blocking(job: JobConfig, *, env: Mapping[str, str]) -> RunSummary:
-    """`leadup jobs run`: one run in a fresh event loop; Ctrl-C or SIGTERM stops gracefully."""
+def run_job_blocking(
+    job: JobConfig, *, env: Mapping[str, str], tell: Tell | None = None
+) -> RunSummary:
+    """`leadup jobs run`: one run in a fresh event loop. SIGINT and SIGTERM mean what they
+    mean everywhere (`uploader.run.signals`): stop gracefully, then stop now, then leave at
+    once (StopRun, exit 3); `tell` hears what each one does."""
 
     async def main() -> RunSummary:
-        stop = asyncio.Event()
-        with stop_on_signals(stop, on_repeat=cancel_current_task()):
-            return await run_job(job, env=env, stop=stop)
+        control = RunControl()
+        with stop_on_signals(control, tell=tell, notices=RUN_NOTICES):
+            return await run_job(job, env=env, control=control)
 
-    return asyncio.run(main())
+    return run_until_left(main, LEFT_AT_ONCE)
+
+
+def run_until_left(main: Callable[[], Coroutine[Any, Any, T]], message: str) -> T:
+    """`asyncio.run(main())`, where a third signal's cancellation becomes StopRun (exit 3)."""
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        raise StopRun(message) from None

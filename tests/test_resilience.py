@@ -17,18 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import lead_rows, running_sandbox, upload, write_csv
-from tests.test_cli import KEY, SECRET, env_for, leadup
-from uploader.journal.results import read_results
+from tests.support.cli import KEY, SECRET, env_for, leadup
+from tests.support.leads import lead_rows, results_of, write_csv
+from tests.support.sandbox import fast_settings, running_sandbox, upload
 from uploader.model import Outcome
 from uploader.run import default_results_path, journal_path_for
 from uploader.sandbox import Sandbox, SandboxConfig, Scripted, sandbox_in_thread
 from uploader.settings import CircuitPolicy, RatePolicy, RetryPolicy
-
-
-def results_of(path: Path) -> list[dict[str, str]]:
-    columns, lines = read_results(path)
-    return [leading | dict(zip(columns, cells, strict=True)) for leading, cells in lines]
 
 
 def start_upload(path: Path, sb: Sandbox, *args: str) -> subprocess.Popen[str]:
@@ -136,15 +131,17 @@ def test_second_ctrl_c_stops_at_once_in_flight_unknown(tmp_path: Path) -> None:
 
 async def test_retry_resends_exactly_the_failed_rows(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "leads.csv", lead_rows(6))
-    # Rows 2 and 3 (the first two requests) meet 503s until their attempts run out.
-    script = tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(4))
+    # Rows 2 and 3 (the first two requests) meet a 503 with no time allowed for overload.
+    script = tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(2))
     async with running_sandbox(script=script) as sb:
         first = await upload(
-            path, sb, concurrency=1, retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01)
+            path,
+            sb,
+            concurrency=1,
+            retry=RetryPolicy(backoff_initial_s=0.01, rate_limited_max_s=0),
         )
         assert first.counts[Outcome.FAILED] == 2
         before = sb.state.request_count
-        from tests.conftest import fast_settings
         from uploader import run
 
         report = await run.retry(default_results_path(path), fast_settings(sb))
@@ -159,7 +156,6 @@ async def test_retry_include_unknown_and_never_created(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "leads.csv", lead_rows(3))
     async with running_sandbox(script=(Scripted(status=500),)) as sb:
         await upload(path, sb, concurrency=1)
-        from tests.conftest import fast_settings
         from uploader import run
 
         plain = await run.retry(default_results_path(path), fast_settings(sb))
@@ -187,7 +183,6 @@ async def test_retry_rejected_row_after_fixing_it_in_the_results_file(tmp_path: 
         results.write_text(
             text.replace("person0@example.com", "fixed0@example.com"), encoding="utf-8-sig"
         )
-        from tests.conftest import fast_settings
         from uploader import run
 
         report = await run.retry(
@@ -223,21 +218,37 @@ async def test_results_and_journal_are_private(tmp_path: Path) -> None:
         assert stat.S_IMODE(made.stat().st_mode) == 0o600
 
 
-async def test_circuit_breaker_stops_a_5xx_storm_with_rows_pending(tmp_path: Path) -> None:
+async def test_circuit_breaker_stops_when_the_api_is_down(tmp_path: Path) -> None:
+    """Every answer a 500: the circuit opens, its probes fail, the run stops (exit 3)."""
     path = write_csv(tmp_path / "leads.csv", lead_rows(200))
+    async with running_sandbox(error_500_ratio=1.0) as sb:
+        report = await upload(
+            path,
+            sb,
+            concurrency=4,
+            retry=RetryPolicy(max_unknown=1000),  # the breaker, not the budget, stops it
+            circuit=CircuitPolicy(window=10, pause_s=0.05, max_pauses=2),
+        )
+        requests = sb.state.request_count
+    assert report.exit_code == 3
+    assert "the API is down: 2 test requests in a row failed" in report.stopped
+    # The window (10) filled once, plus what was in flight, then two probes.
+    assert report.counts[Outcome.UNKNOWN] == requests <= 10 + 4 + 2
+    assert report.counts[Outcome.PENDING] == 200 - requests
+
+
+async def test_a_storm_of_503s_slows_down_but_never_stops_the_run(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "leads.csv", lead_rows(30))
     async with running_sandbox(error_503_ratio=1.0) as sb:
         report = await upload(
             path,
             sb,
             concurrency=4,
-            retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.002),
+            retry=RetryPolicy(backoff_initial_s=0.001, backoff_max_s=0.002, rate_limited_max_s=0.2),
             circuit=CircuitPolicy(window=10, pause_s=0.05, max_pauses=2),
         )
-        requests = sb.state.request_count
-    assert report.exit_code == 3
-    assert "kept failing" in report.stopped
-    assert report.counts[Outcome.PENDING] > 150  # most rows were never tried
-    assert requests < 100  # it stopped hammering
+    assert report.exit_code == 1 and not report.stopped
+    assert report.counts[Outcome.FAILED] == 30 and sb.state.created_count == 0
 
 
 async def test_adaptive_rate_backs_off_and_stays_mostly_clear_of_429(tmp_path: Path) -> None:

@@ -10,17 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import lead_rows, running_sandbox, upload, write_csv
-from uploader.journal.results import read_results
+from tests.support.leads import lead_rows, results_of, write_csv
+from tests.support.sandbox import fast_settings, running_sandbox, upload
 from uploader.model import RESULT_COLUMNS, Outcome, idempotency_key
 from uploader.run import default_results_path, journal_path_for
 from uploader.sandbox import Scripted
 from uploader.settings import Credentials, RatePolicy, RetryPolicy
-
-
-def results_of(path: Path) -> list[dict[str, str]]:
-    columns, lines = read_results(path)
-    return [leading | dict(zip(columns, cells, strict=True)) for leading, cells in lines]
 
 
 async def test_every_row_lands_once_in_order(lead_file) -> None:
@@ -143,15 +138,28 @@ async def test_503_is_retried_until_created(lead_file) -> None:
     assert (line["outcome"], line["attempts"], line["http_status"]) == ("created", "3", "201")
 
 
-async def test_503_every_time_ends_failed_after_max_attempts(lead_file) -> None:
+async def test_503s_do_not_use_up_attempts(lead_file) -> None:
+    """DECISIONS (Outages): a 503 is overload, safe to retry; it slows the pace, it does not
+    count against --max-attempts."""
     path = lead_file(1)
     script = tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(3))
     async with running_sandbox(script=script) as sb:
-        await upload(path, sb, retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01))
+        report = await upload(path, sb, retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01))
     (line,) = results_of(default_results_path(path))
-    assert (line["outcome"], line["attempts"]) == ("failed", "3")
-    assert "503" in line["error"]
-    assert sb.state.created_count == 0
+    assert (line["outcome"], line["attempts"]) == ("created", "4")
+    assert report.overloaded == 3 and report.exit_code == 0
+
+
+async def test_503_for_longer_than_max_throttled_ends_failed(lead_file) -> None:
+    path = lead_file(1)
+    script = tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(50))
+    async with running_sandbox(script=script) as sb:
+        retry = RetryPolicy(backoff_initial_s=0.05, backoff_max_s=0.05, rate_limited_max_s=0.3)
+        await upload(path, sb, retry=retry)
+        assert sb.state.created_count == 0
+    (line,) = results_of(default_results_path(path))
+    assert line["outcome"] == "failed" and line["http_status"] == "503"
+    assert "safe to send again" in line["error"]
 
 
 async def test_connection_refused_ends_failed(lead_file, tmp_path) -> None:
@@ -264,7 +272,13 @@ async def test_2000_rows_through_a_faulty_server(tmp_path: Path) -> None:
     async with running_sandbox(
         error_500_ratio=0.05, error_503_ratio=0.05, drop_ratio=0.03, seed=7
     ) as sb:
-        report = await upload(path, sb, concurrency=16, rate=RatePolicy(rate_per_s=4000))
+        report = await upload(
+            path,
+            sb,
+            concurrency=16,
+            rate=RatePolicy(rate_per_s=4000),
+            retry=RetryPolicy(backoff_initial_s=0.01, max_unknown=2000),  # every row's fate
+        )
     lines = results_of(default_results_path(path))
     assert len(lines) == 2000
     assert [int(line["row"]) for line in lines] == list(range(2, 2002))
@@ -280,39 +294,30 @@ async def test_2000_rows_through_a_faulty_server(tmp_path: Path) -> None:
     assert report.rows == 2000
 
 
-class RecordingSink:
-    """A ProgressSink that keeps what it was told."""
-
-    def __init__(self) -> None:
-        self.total = -1
-        self.results: list[Outcome] = []
-        self.notices: list[str] = []
-
-    def start(self, total_rows, already) -> None:
-        self.total = total_rows
-
-    def advance(self, result) -> None:
-        self.results.append(result.outcome)
-
-    def notice(self, message: str) -> None:
-        self.notices.append(message)
-
-
-async def test_progress_sees_every_row_and_the_429_pause(lead_file) -> None:
-    from tests.conftest import fast_settings
-    from uploader import run
+async def test_events_see_every_row_and_the_429_pause(lead_file) -> None:
+    from uploader import events, run
 
     path = lead_file(5)
-    sink = RecordingSink()
+    seen: list[events.Event] = []
     script = (Scripted(status=429, headers={"Retry-After": "1"}),)
     async with running_sandbox(script=script) as sb:
         request = run.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=1))
-        await run.upload(request, on_progress=sink)
-    assert sink.total == 5
-    assert sink.results == [Outcome.CREATED] * 5
-    loaded, paused = sink.notices
-    assert loaded == "leads.csv (csv, utf-8, delimiter ',', header row 1): 5 rows to send"
-    assert "429" in paused and "1s" in paused
+        report = await run.upload(request, run.RunControl([seen.append]))
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds[:3] == ["FileRead", "RowsLoaded", "Progress"] and kinds[-1] == "RunFinished"
+    read, loaded = seen[0], seen[1]
+    assert isinstance(read, events.FileRead) and isinstance(loaded, events.RowsLoaded)
+    assert read.describe() == "csv, utf-8, delimiter ',', header row 1"
+    assert loaded.to_send == 5 and not loaded.resumed
+    finished = [r for e in seen if isinstance(e, events.RowsFinished) for r in e.results]
+    assert sorted(r.row for r in finished) == [2, 3, 4, 5, 6]
+    assert {r.outcome for r in finished} == {Outcome.CREATED}
+    (paused,) = [e for e in seen if isinstance(e, events.Notice)]
+    assert paused.kind is events.NoticeKind.PAUSED and "429" in paused.message
+    assert paused.seconds == 1
+    last = [e for e in seen if isinstance(e, events.Progress)][-1]
+    assert last.done == last.total == 5 and last.counts == {Outcome.CREATED: 5}
+    assert seen[-1] == events.RunFinished(report)
 
 
 async def test_timeout_after_sending_is_unknown_and_not_resent(lead_file) -> None:
@@ -332,12 +337,12 @@ async def test_retry_unsafe_remembers_an_earlier_lost_answer(lead_file) -> None:
     path = lead_file(1)
     script = (
         Scripted(action="lose_response"),
-        *tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(4)),
+        *tuple(Scripted(status=503, headers={"Retry-After": "0"}) for _ in range(40)),
     )
     async with running_sandbox(script=script) as sb:
-        await upload(path, sb, retry=RetryPolicy(backoff_initial_s=0.01, retry_unsafe=True))
+        retry = RetryPolicy(backoff_initial_s=0.01, retry_unsafe=True, rate_limited_max_s=0.1)
+        await upload(path, sb, retry=retry)
         assert sb.state.created_count == 1
-        from tests.conftest import fast_settings
         from uploader import run
 
         report = await run.retry(default_results_path(path), fast_settings(sb))
@@ -363,16 +368,14 @@ async def test_retry_unsafe_then_401_leaves_the_row_unknown_not_pending(lead_fil
 
 async def test_abort_cancels_requests_that_are_out(lead_file) -> None:
     path = lead_file(20)
-    stop, abort = asyncio.Event(), asyncio.Event()
     async with running_sandbox(latency_s=5) as sb:
-        from tests.conftest import fast_settings
         from uploader import run
 
+        control = run.RunControl()
         request = run.UploadRequest(input_path=path, settings=fast_settings(sb, concurrency=3))
-        task = asyncio.create_task(run.upload(request, stop=stop, abort=abort))
+        task = asyncio.create_task(run.upload(request, control))
         await asyncio.sleep(0.5)
-        stop.set()
-        abort.set()
+        control.abort()
         started = time.monotonic()
         report = await task
         assert time.monotonic() - started < 1.5
@@ -382,7 +385,7 @@ async def test_abort_cancels_requests_that_are_out(lead_file) -> None:
 
 async def test_a_journal_that_cannot_be_written_stops_the_run(lead_file, monkeypatch) -> None:
     """A full disk cannot be had for real here: the journal's commit is made to fail."""
-    from uploader.errors import JournalError, StopRun
+    from uploader.errors import JournalWriteError
     from uploader.journal import Journal
 
     real_commit = Journal.commit
@@ -392,11 +395,11 @@ async def test_a_journal_that_cannot_be_written_stops_the_run(lead_file, monkeyp
         nonlocal calls
         calls += 1
         if calls >= 5:
-            raise JournalError("database or disk is full")
+            raise JournalWriteError("database or disk is full")
         return real_commit(self, in_flight, results)
 
     monkeypatch.setattr(Journal, "commit", failing_commit)
     path = lead_file(200)
     async with running_sandbox() as sb:
-        with pytest.raises(StopRun, match="could not record progress"):
+        with pytest.raises(JournalWriteError, match="disk is full"):
             await asyncio.wait_for(upload(path, sb, concurrency=4), timeout=20)

@@ -6,6 +6,7 @@
     │   ├── InputError               the lead file itself (names file, row, column)
     │   └── JournalError             the journal does not fit this run (input changed, locked)
     ├── StopRun                      exit 3: the run stopped before finishing (resume it)
+    │   └── JournalWriteError        the journal could not be written (disk full, ...)
     └── TransportError               one request went wrong (translated from aiohttp)
         ├── NotSent                  retryable: the request never left (connect failed)
         └── MaybeSent                ambiguous: it may have been applied (timeout, dropped)
@@ -68,6 +69,10 @@ class StopRun(LeadupError):
     """The run stopped before every row was finished; a resume completes it."""
 
     exit_code = 3
+
+
+class JournalWriteError(StopRun):
+    """The journal could not be written: the run stops, and what was recorded resumes."""
 
 
 class TransportError(LeadupError):

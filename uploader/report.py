@@ -58,6 +58,7 @@ class UploadReport:
     requests: int = 0  # HTTP requests this run made
     retries: int = 0  # of which were retries
     rate_limited: int = 0  # 429 answers this run received
+    overloaded: int = 0  # 503, 408 and 425 answers this run received
     pings: int = 0  # of the requests, pings (ping-post mode and quotes)
     quote: QuoteSummary | None = None  # what the list is worth (`leadup quote`)
     sent_this_run: int = 0  # rows that reached a final outcome by a request in this run

@@ -11,7 +11,6 @@ target API, errors to exit codes); the commands are here.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ from uploader.cli.options import (
 )
 from uploader.cli.running import errors_to_exit_codes, execute, finish, out_console
 from uploader.model import Outcome
+from uploader.report import UploadReport
+from uploader.run.control import RunControl
 from uploader.settings import UploadSettings
 
 
@@ -108,15 +109,8 @@ def retry(
     if include_invalid:
         include.add(Outcome.INVALID)
 
-    async def call(
-        settings: UploadSettings,
-        sink: run.ProgressSink | None,
-        stop: asyncio.Event,
-        abort: asyncio.Event,
-    ) -> run.UploadReport:
-        return await run.retry(
-            results, settings, include=include, on_progress=sink, stop=stop, abort=abort
-        )
+    async def call(settings: UploadSettings, control: RunControl) -> UploadReport:
+        return await run.retry(results, settings, include=include, control=control)
 
     finish(execute(call, opts))
 
@@ -140,7 +134,8 @@ def retry(
 @prepare_options
 def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None:
     """Check FILE and preview what would be sent; sends nothing."""
-    from uploader.run.preview import preview, render_preview
+    from uploader.cli.render import render_preview
+    from uploader.run.preview import preview
 
     with errors_to_exit_codes():
         result = preview(
@@ -179,12 +174,7 @@ def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, An
     """Upload FILE, or quote it when the ping policy posts nothing; exit with its code."""
     read, prepare = read_options_from(opts), prepare_options_from(opts)
 
-    async def call(
-        settings: UploadSettings,
-        sink: run.ProgressSink | None,
-        stop: asyncio.Event,
-        abort: asyncio.Event,
-    ) -> run.UploadReport:
+    async def call(settings: UploadSettings, control: RunControl) -> UploadReport:
         request = run.UploadRequest(
             input_path=file,
             settings=settings,
@@ -194,7 +184,7 @@ def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, An
             mapping_path=opts["mapping_path"],
             restart=restart,
         )
-        return await run.upload(request, on_progress=sink, stop=stop, abort=abort)
+        return await run.upload(request, control)
 
     finish(execute(call, opts))
 

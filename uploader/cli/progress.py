@@ -1,106 +1,119 @@
-"""What a person sees during and after a run: a live bar or plain lines, then the summary."""
+"""What a person sees while a run goes: the run's events drawn as a live bar on a terminal, or
+as plain lines for logs and pipes.
+"""
 
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.text import Text
 
-from uploader.model import Outcome, RowResult
-from uploader.report import UploadReport
-from uploader.run.quote import render_quote
-
-_OUTCOME_ORDER = tuple(Outcome)
-_STYLE = {
-    Outcome.CREATED: "green",
-    Outcome.REJECTED: "red",
-    Outcome.INVALID: "red",
-    Outcome.FAILED: "red",
-    Outcome.UNKNOWN: "yellow",
-    Outcome.SKIPPED: "cyan",
-    Outcome.PENDING: "magenta",
-    Outcome.HELD: "blue",
-    Outcome.QUOTED: "green",
-}
+from uploader.events import Event, FileRead, Notice, NoticeKind, RowsLoaded
+from uploader.events import Progress as ProgressEvent
+from uploader.model import Outcome
 
 
-def _counts_text(counts: Mapping[Outcome, int]) -> str:
-    return " ".join(f"{o.value} {counts[o]}" for o in _OUTCOME_ORDER if counts.get(o))
+def counts_text(counts: Mapping[Outcome, int]) -> str:
+    """`created 12 invalid 3`: the outcomes that have rows, in the outcomes' order."""
+    return " ".join(
+        f"{o.value} {counts[o]}" for o in Outcome if counts.get(o) and o is not Outcome.PENDING
+    )
 
 
-class _Rate:
-    """Rows per second over this run, for the bar and the plain lines."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._started = clock()
-        self.rows = 0
-
-    def per_s(self) -> float:
-        elapsed = self._clock() - self._started
-        return self.rows / elapsed if elapsed > 0 else 0.0
+def clock_text(seconds: float | None) -> str:
+    """`0:01:05`, or `-:--:--` while unknown."""
+    if seconds is None:
+        return "-:--:--"
+    s = int(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
-class BarProgress:
-    """A live rich progress bar with counts by outcome, for a terminal."""
+def loaded_line(read: FileRead | None, loaded: RowsLoaded) -> str:
+    """`leads.csv (csv, utf-8, ...): 285 rows to send; 9 invalid, 6 skipped`."""
+    held = ", ".join(
+        f"{loaded.counts[o]} {o.value}"
+        for o in (Outcome.INVALID, Outcome.SKIPPED)
+        if loaded.counts.get(o)
+    )
+    how = f" ({read.describe()})" if read is not None else ""
+    if loaded.resumed:
+        return f"{loaded.path.name}: resuming, {loaded.to_send} rows still to send"
+    return f"{loaded.path.name}{how}: {loaded.to_send} rows to send" + (f"; {held}" if held else "")
+
+
+class _BarWithCounts(Progress):
+    """The bar on one line (total and ETA fit in 80 columns), the counts on the next."""
+
+    counts_line = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        if self.counts_line:
+            yield Text(self.counts_line, overflow="ellipsis", no_wrap=True)
+
+
+class BarView:
+    """A live rich bar on a terminal; replaced by one line when the run ends or stops."""
 
     def __init__(self, console: Console) -> None:
         self._console = console
-        self._counts: Counter[Outcome] = Counter()
-        self._rate = _Rate(time.monotonic)
-        self._progress = Progress(
-            TextColumn("[bold]uploading"),
-            BarColumn(),
+        self._read: FileRead | None = None
+        self._bar = _BarWithCounts(
+            TextColumn("[bold]sending"),
+            BarColumn(bar_width=None),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>6.1f} rows/s"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
+            TextColumn("{task.fields[rate]:>6.1f}/s"),
+            TextColumn("eta {task.fields[eta]}"),
             console=console,
-            transient=False,
+            transient=True,
+            expand=True,
         )
         self._task: TaskID | None = None
+        self._last: ProgressEvent | None = None
 
-    def start(self, total_rows: int, already: Mapping[Outcome, int]) -> None:
-        self._counts.update({o: n for o, n in already.items() if n and o is not Outcome.PENDING})
-        done = sum(self._counts.values())
-        self._progress.start()
-        self._task = self._progress.add_task(
-            "upload", total=total_rows, completed=done, rate=0.0, counts=_counts_text(self._counts)
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, FileRead):
+            self._read = event
+        elif isinstance(event, RowsLoaded):
+            self._console.print(loaded_line(self._read, event), markup=False)
+        elif isinstance(event, ProgressEvent):
+            self._update(event)
+        elif isinstance(event, Notice) and event.kind is not NoticeKind.NOTE:
+            self._console.print(Text(event.message, style="yellow"))
+
+    def _update(self, event: ProgressEvent) -> None:
+        self._last = event
+        if self._task is None:
+            self._bar.start()
+            self._task = self._bar.add_task("send", total=event.total, rate=0.0, eta="-")
+        self._bar.counts_line = counts_text(event.counts)
+        self._bar.update(
+            self._task,
+            completed=event.done,
+            rate=event.rate_per_s,
+            eta=clock_text(event.eta_s),
         )
-
-    def advance(self, result: RowResult) -> None:
-        if self._task is None or result.outcome is Outcome.PENDING:
-            return
-        self._counts[result.outcome] += 1
-        self._rate.rows += 1
-        self._progress.update(
-            self._task, advance=1, rate=self._rate.per_s(), counts=_counts_text(self._counts)
-        )
-
-    def notice(self, message: str) -> None:
-        self._progress.console.print(f"[yellow]{message}")
 
     def close(self) -> None:
-        self._progress.stop()
+        """The live bar goes; what it last said stays as a plain line (no frozen ETA)."""
+        if self._task is None:
+            return
+        self._bar.stop()
+        last = self._last
+        if last is not None:
+            self._console.print(
+                f"sent {last.done_this_run} rows in {clock_text(last.elapsed_s)}; "
+                f"{last.done}/{last.total} rows done: {counts_text(last.counts)}",
+                markup=False,
+            )
 
 
-class LineProgress:
-    """A plain progress line every few seconds, for logs and pipes."""
+class LineView:
+    """A plain progress line every few seconds, and notices as they come, for logs."""
 
     def __init__(
         self,
@@ -112,72 +125,36 @@ class LineProgress:
         self._stream = stream
         self._interval_s = interval_s
         self._clock = clock
-        self._counts: Counter[Outcome] = Counter()
-        self._rate = _Rate(clock)
-        self._total = 0
-        self._started = False
-        self._last = clock()
+        self._read: FileRead | None = None
+        self._last_printed = -float("inf")
+        self._last: ProgressEvent | None = None
 
-    def start(self, total_rows: int, already: Mapping[Outcome, int]) -> None:
-        self._total = total_rows
-        self._started = True
-        self._counts.update({o: n for o, n in already.items() if n and o is not Outcome.PENDING})
-        self._emit()
-
-    def advance(self, result: RowResult) -> None:
-        if result.outcome is Outcome.PENDING:
-            return
-        self._counts[result.outcome] += 1
-        self._rate.rows += 1
-        if self._clock() - self._last >= self._interval_s:
-            self._emit()
-
-    def notice(self, message: str) -> None:
-        print(f"leadup: {message}", file=self._stream, flush=True)
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, FileRead):
+            self._read = event
+        elif isinstance(event, RowsLoaded):
+            self._print(loaded_line(self._read, event))
+        elif isinstance(event, ProgressEvent):
+            self._last = event
+            if self._clock() - self._last_printed >= self._interval_s:
+                self._emit(event)
+        elif isinstance(event, Notice) and event.kind is not NoticeKind.NOTE:
+            self._print(event.message)
 
     def close(self) -> None:
-        if self._started:
-            self._emit()
+        if self._last is not None:
+            self._emit(self._last)
 
-    def _emit(self) -> None:
-        self._last = self._clock()
-        done = sum(self._counts.values())
-        share = f" ({100 * done / self._total:.0f}%)" if self._total else ""
-        line = f"leadup: {done}/{self._total} rows{share} {self._rate.per_s():.1f} rows/s"
-        if self._counts:
-            line += f" | {_counts_text(self._counts)}"
-        print(line, file=self._stream, flush=True)
-
-
-def render_summary(report: UploadReport, console: Console) -> None:
-    """The end-of-run summary: outcomes, lead statuses, money, speed, and where the file is."""
-    table = Table(title="leadup summary", show_header=True, header_style="bold")
-    table.add_column("outcome")
-    table.add_column("rows", justify="right")
-    for outcome in _OUTCOME_ORDER:
-        if report.counts.get(outcome):
-            table.add_row(f"[{_STYLE[outcome]}]{outcome.value}", str(report.counts[outcome]))
-    table.add_row("[bold]total", f"[bold]{report.rows}")
-    console.print(table)
-    if report.status_counts:
-        statuses = ", ".join(
-            f"{k or '(none)'} {v}" for k, v in sorted(report.status_counts.items())
+    def _emit(self, event: ProgressEvent) -> None:
+        self._last_printed = self._clock()
+        share = f" ({100 * event.done / event.total:.0f}%)" if event.total else ""
+        line = (
+            f"{event.done}/{event.total} rows{share} {event.rate_per_s:.1f} rows/s"
+            f" eta {clock_text(event.eta_s)}"
         )
-        console.print(f"lead status:   {statuses}")
-    console.print(f"total price:   {report.total_price:.2f}")
-    speed = report.sent_this_run / report.duration_s if report.duration_s > 0 else 0.0
-    console.print(
-        f"this run:      {report.sent_this_run} rows in {report.duration_s:.1f}s "
-        f"({speed:.1f} rows/s), {report.requests} requests"
-        + (f" ({report.pings} pings)" if report.pings else "")
-        + f", {report.retries} retries, {report.rate_limited} answered 429"
-    )
-    if report.quote is not None:
-        render_quote(report.quote, console)
-    for note in report.notes:
-        console.print(f"note:          {note}")
-    console.print(f"results file:  {report.results_path}")
-    if report.stopped:
-        console.print(f"[bold yellow]stopped:[/] {report.stopped}")
-    if report.resume_hint and report.exit_code == 3:
-        console.print(f"to resume:     {report.resume_hint}")
+        if counts := counts_text(event.counts):
+            line += f" | {counts}"
+        self._print(line)
+
+    def _print(self, message: str) -> None:
+        print(f"leadup: {message}", file=self._stream, flush=True)

@@ -15,10 +15,12 @@ from typing import Any
 import click
 from rich.console import Console
 
-from uploader import run
 from uploader.cli.options import settings_from
-from uploader.cli.progress import BarProgress, LineProgress, render_summary
+from uploader.cli.progress import BarView, LineView
+from uploader.cli.render import render_summary
 from uploader.errors import LeadupError
+from uploader.report import UploadReport
+from uploader.run.control import RunControl
 from uploader.settings import DEFAULT_API_URL, Credentials, UploadSettings
 
 EXIT_INTERNAL = 4
@@ -26,10 +28,7 @@ EXIT_INTERNAL = 4
 err_console = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 out_console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
 
-Call = Callable[
-    [UploadSettings, "run.ProgressSink | None", asyncio.Event, asyncio.Event],
-    Awaitable[run.UploadReport],
-]
+Call = Callable[[UploadSettings, RunControl], Awaitable[UploadReport]]
 
 
 @contextlib.asynccontextmanager
@@ -45,14 +44,14 @@ async def target(opts: dict[str, Any]) -> AsyncIterator[UploadSettings]:
     yield settings_from(opts, Credentials.from_env(), base_url)
 
 
-def execute(call: Call, opts: dict[str, Any]) -> run.UploadReport:
+def execute(call: Call, opts: dict[str, Any]) -> UploadReport:
     """Run one upload or retry with signal handling: one Ctrl-C stops well, two stop now."""
-    sink: Any = None
+    view: BarView | LineView | None = None
     if not opts["quiet"]:
-        sink = BarProgress(err_console) if sys.stderr.isatty() else LineProgress(sys.stderr)
+        view = BarView(err_console) if sys.stderr.isatty() else LineView(sys.stderr)
 
-    async def runner() -> run.UploadReport:
-        stop, abort = asyncio.Event(), asyncio.Event()
+    async def runner() -> UploadReport:
+        control = RunControl([view] if view is not None else [])
         loop = asyncio.get_running_loop()
         main_task = asyncio.current_task()
         presses = 0
@@ -61,11 +60,11 @@ def execute(call: Call, opts: dict[str, Any]) -> run.UploadReport:
             nonlocal presses
             presses += 1
             if presses == 1:
-                stop.set()
-                _tell(sink, "stopping: finishing requests in flight (Ctrl-C again to quit now)")
+                control.stop()
+                _tell("stopping: finishing requests in flight (Ctrl-C again to quit now)")
             elif presses == 2:
-                abort.set()
-                _tell(sink, "stopping now: requests still out are recorded unknown")
+                control.abort()
+                _tell("stopping now: requests still out are recorded unknown")
             elif main_task is not None:
                 main_task.cancel()  # a third press: leave whatever is happening
 
@@ -73,12 +72,12 @@ def execute(call: Call, opts: dict[str, Any]) -> run.UploadReport:
             loop.add_signal_handler(sig, on_signal)
         try:
             async with target(opts) as settings:
-                return await call(settings, sink, stop, abort)
+                return await call(settings, control)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-            if sink is not None:
-                sink.close()
+            if view is not None:
+                view.close()
 
     with errors_to_exit_codes():
         try:
@@ -90,14 +89,11 @@ def execute(call: Call, opts: dict[str, Any]) -> run.UploadReport:
     return replace(report, resume_hint=" ".join(shlex.quote(a) for a in ["leadup", *sys.argv[1:]]))
 
 
-def _tell(sink: run.ProgressSink | None, message: str) -> None:
-    if sink is not None:
-        sink.notice(message)
-    else:
-        err_console.print(f"leadup: {message}")
+def _tell(message: str) -> None:
+    err_console.print(f"leadup: {message}", markup=False)
 
 
-def finish(report: run.UploadReport) -> None:
+def finish(report: UploadReport) -> None:
     render_summary(report, out_console)
     sys.exit(report.exit_code)
 

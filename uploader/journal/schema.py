@@ -97,7 +97,7 @@ CREATE TABLE rows (
 MARK = """
 UPDATE rows SET state = 'in_flight', last_attempt = :attempt, updated_at = :now,
     extra = coalesce(:extra, extra),
-    attempts = attempts + (state = 'pending' OR last_attempt IS NOT :attempt)
+    attempts = attempts + 1
 WHERE row = :row AND state <> 'final'
 """
 # A `created` row never changes again; a PENDING result never reopens a final row.

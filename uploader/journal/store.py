@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from uploader.errors import JournalError
+from uploader.errors import JournalError, JournalWriteError
 from uploader.journal import schema as jdb
 from uploader.model import Lead, Outcome, RowResult, idempotency_key
 
@@ -167,9 +167,9 @@ class Journal:
 
     def _check_nothing_sent(self) -> None:
         """Dispatch starts after the load: a row sent from an unloaded journal is a bug."""
-        with self._lock:
-            sql = "SELECT count(*) FROM rows WHERE attempts > 0 OR state = 'in_flight'"
-            sent = self._db.execute(sql).fetchone()[0]
+        ((sent,),) = self._query(
+            "SELECT count(*) FROM rows WHERE attempts > 0 OR state = 'in_flight'"
+        )
         if sent:
             self.close()
             raise JournalError(f"{self.path} was never fully loaded, yet {sent} rows were sent")
@@ -183,18 +183,23 @@ class Journal:
 
     def get_meta(self, key: str) -> str | None:
         """A value the pipeline stored with `set_meta` (or the journal's own)."""
-        with self._lock:
-            found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if found is None else str(found[0])
+        found = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(found[0][0]) if found else None
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a value durably (e.g. a fingerprint of the settings that shaped payloads)."""
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def mark_loaded(self) -> None:
-        """Record that phase 1 finished; a resume then skips it."""
-        self.set_meta("loaded", "1")
+    def mark_loaded(self, identity: dict[str, str] | None = None) -> None:
+        """Record that phase 1 finished, with the run's identity (mapping, options, ping
+        settings) in the same transaction: a resume skips phase 1 and finds all of it or none.
+        """
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                [*(identity or {}).items(), ("loaded", "1")],
+            )
         self._loaded = True
 
     # -- phase 1 -------------------------------------------------------------------------
@@ -277,9 +282,7 @@ class Journal:
 
     def pending_count(self) -> int:
         """How many rows `pending()` would yield now."""
-        with self._lock:
-            sql = "SELECT count(*) FROM rows WHERE state = 'pending'"
-            return int(self._db.execute(sql).fetchone()[0])
+        return int(self._query("SELECT count(*) FROM rows WHERE state = 'pending'")[0][0])
 
     def update_row(
         self,
@@ -353,44 +356,35 @@ class Journal:
         except _Refused:
             with self._lock:
                 why = jdb.refusal(self._db, in_flight, results)
-            raise JournalError(f"{self.path}: {why}") from None
+            raise JournalWriteError(f"{self.path}: refused to record: {why}") from None
 
     # -- reading -------------------------------------------------------------------------
 
     def counts(self) -> dict[Outcome, int]:
         """Rows per outcome, every outcome present; pending and in-flight rows are PENDING."""
         counts = dict.fromkeys(Outcome, 0)
-        with self._lock:
-            found = self._db.execute("SELECT outcome, count(*) FROM rows GROUP BY outcome")
-            for outcome, n in found:
-                counts[Outcome(outcome) if outcome else Outcome.PENDING] += n
+        for outcome, n in self._query("SELECT outcome, count(*) FROM rows GROUP BY outcome"):
+            counts[Outcome(outcome) if outcome else Outcome.PENDING] += n
         return counts
 
     def status_counts(self) -> dict[str, int]:
         """The API's lead_status of created rows, and how many of each."""
-        with self._lock:
-            sql = (
-                "SELECT lead_status, count(*) FROM rows WHERE outcome = 'created'"
-                " GROUP BY lead_status ORDER BY lead_status"
-            )
-            return {status: n for status, n in self._db.execute(sql)}
+        sql = (
+            "SELECT lead_status, count(*) FROM rows WHERE outcome = 'created'"
+            " GROUP BY lead_status ORDER BY lead_status"
+        )
+        return dict(self._query(sql))
 
     def total_price(self) -> float:
         """What the created rows cost."""
-        with self._lock:
-            sql = "SELECT total(price) FROM rows WHERE outcome = 'created'"
-            return float(self._db.execute(sql).fetchone()[0])
+        return float(self._query("SELECT total(price) FROM rows WHERE outcome = 'created'")[0][0])
 
     def results(self) -> Iterator[tuple[RowResult, list[str]]]:
         """Every row in row order with its cells, streamed; rows not final are PENDING."""
         last = _FIRST_ROW
+        sql = f"SELECT {jdb.RESULT_FIELDS}, cells FROM rows WHERE row > ? ORDER BY row LIMIT ?"
         while True:
-            with self._lock:
-                page = self._db.execute(
-                    f"SELECT {jdb.RESULT_FIELDS}, cells FROM rows"
-                    " WHERE row > ? ORDER BY row LIMIT ?",
-                    (last, _READ_BATCH),
-                ).fetchall()
+            page = self._query(sql, (last, _READ_BATCH))
             if not page:
                 return
             for record in page:
@@ -399,26 +393,22 @@ class Journal:
 
     def field_values(self, key: str) -> dict[int, str]:
         """One field of every prepared row's body, by row (e.g. `state`, for a quote)."""
-        with self._lock:
-            found = self._db.execute(
-                "SELECT row, json_extract(payload, '$.' || ?) FROM rows WHERE payload IS NOT NULL",
-                (key,),
-            ).fetchall()
+        found = self._query(
+            "SELECT row, json_extract(payload, '$.' || ?) FROM rows WHERE payload IS NOT NULL",
+            (key,),
+        )
         return {row: str(value) for row, value in found if value is not None}
 
     def result_of(self, row: int) -> RowResult:
         """One row's results line (KeyError if there is no such row)."""
-        with self._lock:
-            sql = f"SELECT {jdb.RESULT_FIELDS} FROM rows WHERE row = ?"
-            record = self._db.execute(sql, (row,)).fetchone()
-        if record is None:
+        found = self._query(f"SELECT {jdb.RESULT_FIELDS} FROM rows WHERE row = ?", (row,))
+        if not found:
             raise KeyError(row)
-        return jdb.row_result(record)
+        return jdb.row_result(found[0])
 
     def integrity_ok(self) -> bool:
         """SQLite's own full check of the file."""
-        with self._lock:
-            return self._db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        return self._query("PRAGMA integrity_check") == [("ok",)]
 
     def close(self) -> None:
         """Close the connection; SQLite checkpoints and removes the WAL when it is the last."""
@@ -434,6 +424,10 @@ class Journal:
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r}, input={self.input_name!r}, loaded={self.loaded})"
 
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; SQLite failures surface as JournalError naming the file."""
@@ -447,7 +441,7 @@ class Journal:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                    raise JournalError(
+                    raise JournalWriteError(
                         f"{self.path}: the journal could not be written ({exc})"
                     ) from exc
                 raise

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-from uploader.errors import JournalError
+from uploader.errors import JournalWriteError
 from uploader.model import RowResult
 
 
@@ -98,7 +98,7 @@ class JournalWriter:
         assert thread is not None
         try:
             await self.flush()
-        except JournalError:
+        except JournalWriteError:
             if exc_type is None:
                 raise  # otherwise the body's own exception is the one to see
         finally:
@@ -139,7 +139,9 @@ class JournalWriter:
         if self._loop is None or self._thread is None or not self._thread.is_alive():
             raise RuntimeError("use the JournalWriter inside `async with`")
         if self._error is not None:
-            raise JournalError(f"the journal cannot be written: {self._error}") from self._error
+            raise JournalWriteError(
+                f"the journal cannot be written: {self._error}"
+            ) from self._error
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -204,6 +206,6 @@ def _settle(waiters: list[asyncio.Future[None]], error: BaseException | None) ->
         if error is None:
             done.set_result(None)
         else:
-            failure = JournalError(f"the journal cannot be written: {error}")
+            failure = JournalWriteError(f"the journal cannot be written: {error}")
             failure.__cause__ = error
             done.set_exception(failure)

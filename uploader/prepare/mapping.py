@@ -1,6 +1,6 @@
 """Which column of a lead file becomes which field of the lead: auto-mapping and mapping files.
 
-`auto_map` picks by header names (`uploader.prepare.headers`). When several columns could fill one
+`auto_map` picks by header names (`uploader.headers`). When several columns could fill one
 field, the choice is deliberate and the same for every file; the columns not chosen are still
 sent, as extra fields, so nothing the person exported is lost. A mapping file (TOML) wins.
 """
@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from uploader.errors import ConfigError
-from uploader.model import STANDARD_FIELDS
-from uploader.prepare.headers import (
+from uploader.headers import (
     EXTRA_PREFIX,
     FULL_NAME,
     IGNORE,
@@ -28,6 +27,7 @@ from uploader.prepare.headers import (
     match_header,
     snake_key,
 )
+from uploader.model import STANDARD_FIELDS
 
 __all__ = [
     "KEY_RE",

@@ -11,8 +11,9 @@ the file: 12 bytes per distinct email and per distinct phone (see `_Seen`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from itertools import repeat, starmap
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -178,7 +179,6 @@ class Preparer:
         self._base: dict[str, Any] = dict(self._constants)  # on every payload, after the cells
         if options.is_test:
             self._base["is_test"] = True
-        self._makers: dict[tuple[bool, ...], Callable[..., dict[str, Any]]] = {}
 
     @staticmethod
     def _check_constants(constants: dict[str, str], country: str) -> dict[str, str]:
@@ -251,12 +251,7 @@ class Preparer:
         }
         if not self.options.keep_duplicates:
             self._find_duplicates(rows, keys, values, held)
-        sparse = tuple(not all(column) for column in values)  # columns with an empty cell
-        make = self._makers.get(sparse)
-        if make is None:
-            make = self._makers[sparse] = _payload_maker(keys, sparse, self._base)
-        # Every column has a value per row by construction; zip(strict=True) would cost more.
-        payloads = starmap(make, zip(*values, strict=False) if values else repeat((), len(rows)))
+        payloads = _payloads(keys, values, self._base, len(rows))
         keys_by_row = idempotency_keys(self.file_sha256, rows) if self._with_keys else repeat("")
         leads = leads_from(zip(rows, payloads, keys_by_row, strict=False))
         return map(held.get, range(len(rows)), leads) if held else leads
@@ -365,28 +360,25 @@ def _check_mapping(mapping: Mapping, columns: Sequence[str]) -> None:
         raise ConfigError(f"the mapping names a column the file does not have ({width} columns)")
 
 
-def _payload_maker(
-    keys: Sequence[str], sparse: Sequence[bool], base: dict[str, Any]
-) -> Callable[..., dict[str, Any]]:
-    """A function from a row's values (one per key, in order) to its JSON body: the keys
-    with their values, less those left empty, then `base` (constants, is_test).
+def _payloads(
+    keys: Sequence[str], values: list[list[str]], base: dict[str, Any], n: int
+) -> Iterator[dict[str, Any]]:
+    """Each of the `n` rows' JSON body: the keys with the row's values (`values` holds one
+    column per key), less those left empty, then `base` (constants, is_test), in that order.
 
-    Generated, as `collections.namedtuple` generates its class, because a dict display with
-    constant keys is built presized in one step: half the time of `dict(zip(...))`,
-    which is a million dicts in a big file. Keys enter the source only as `repr` literals,
-    values only as arguments or names in the namespace, so no cell can become code.
+    Built by C-level loops (map, zip, filter, chain), one dict per row as the caller takes
+    it: no Python code runs per row, and no code is generated.
     """
-    params = [f"v{i}" for i in range(len(keys))]
-    namespace: dict[str, Any] = {f"b{j}": value for j, value in enumerate(base.values())}
-    items = [f"{key!r}: {param}" for key, param in zip(keys, params, strict=True)]
-    items += [f"{key!r}: b{j}" for j, key in enumerate(base)]
-    lines = [f"def payload({', '.join(params)}):", f"    p = {{{', '.join(items)}}}"]
-    for key, param, maybe_empty in zip(keys, params, sparse, strict=True):
-        if maybe_empty:
-            lines += [f"    if not {param}:", f"        del p[{key!r}]"]
-    lines.append("    return p")
-    exec("\n".join(lines), namespace)
-    return namespace["payload"]
+    if not values:
+        pairs: Iterator[Iterable[tuple[str, Any]]] = repeat((), n)
+    else:
+        # Every column has a value per row by construction; zip(strict=True) would cost more.
+        pairs = map(zip, repeat(tuple(keys)), zip(*values, strict=False))
+        if not all(map(all, values)):  # some cell is empty: keep the pairs with a value
+            pairs = map(filter, repeat(itemgetter(1)), pairs)
+    if base:
+        pairs = map(chain, pairs, repeat(tuple(base.items())))
+    return map(dict, pairs)
 
 
 def _normalise_one(name: str, value: str, country: str) -> f.Checked:

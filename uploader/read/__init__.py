@@ -13,7 +13,7 @@ from pathlib import Path
 from uploader.errors import InputError
 from uploader.read.delimited import open_delimited
 from uploader.read.excel import excel_text, open_excel
-from uploader.read.table import Detected, Table, find_header_row
+from uploader.read.table import Detected, Table, file_identity, find_header_row
 from uploader.settings import ReadOptions
 
 __all__ = ["Detected", "Table", "excel_text", "find_header_row", "open_table"]
@@ -32,7 +32,11 @@ def open_table(path: Path, options: ReadOptions = ReadOptions()) -> Table:  # no
         raise InputError(f"cannot open the file: {exc.strerror}", path=path) from exc
     if options.chunk_rows < 1:
         raise InputError("chunk_rows must be at least 1", path=path)
+    opened_as = file_identity(path)  # before the hash is taken
     if head.startswith(_XLSX_MAGIC) or head.startswith(_OLE2_MAGIC):
         fmt = "xlsx" if head.startswith(_XLSX_MAGIC) else "xls"
-        return open_excel(path, fmt, options)
-    return open_delimited(path, options)
+        table = open_excel(path, fmt, options)
+    else:
+        table = open_delimited(path, options)
+    table.opened_as = opened_as
+    return table

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from uploader.errors import InputError
-from uploader.prepare.headers import is_known_header
+from uploader.headers import is_known_header
 from uploader.settings import ReadOptions
 
 HEADER_SCAN_ROWS = 40  # a title block or preamble taller than this needs --header-row
@@ -30,6 +30,15 @@ class Detected:
     delimiter: str | None  # None for Excel
     header_row: int  # the header's row number as a spreadsheet shows it (1-based)
     sheet: str | None  # the Excel sheet read; None for CSV
+
+
+def file_identity(path: Path) -> tuple[int, int, int]:
+    """(size, mtime_ns, inode): what changes when anyone writes the file or replaces it."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 class Table:
@@ -48,6 +57,12 @@ class Table:
         self.detected = detected
         self.sha256 = sha256
         self._reader = reader
+        self.opened_as: tuple[int, int, int] | None = None  # (size, mtime_ns, inode) at open
+
+    def changed_since_opened(self) -> bool:
+        """The file was rewritten or appended to since it was opened (its hash was taken then,
+        so a second hash is not needed: a writer changes the size or the modification time)."""
+        return self.opened_as is not None and file_identity(self.path) != self.opened_as
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """The data rows as chunks of text, re-read from the file on every call.

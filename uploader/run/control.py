@@ -19,8 +19,11 @@ class RunControl:
     A subscriber that raises is logged and dropped: a broken display never stops an upload.
     """
 
-    def __init__(self, subscribers: Iterable[Subscriber] = ()) -> None:
-        self.stopping = asyncio.Event()
+    def __init__(
+        self, subscribers: Iterable[Subscriber] = (), *, stopping: asyncio.Event | None = None
+    ) -> None:
+        # `stopping` may be shared: `jobs serve` stops every run it started with one event.
+        self.stopping = stopping or asyncio.Event()
         self.aborting = asyncio.Event()
         self._subscribers: list[Subscriber] = list(subscribers)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -10,17 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table as RichTable
-
 from uploader.errors import UsageError
+from uploader.events import FileRead
 from uploader.journal.results import write_results
 from uploader.model import Lead, Outcome, RowResult
-from uploader.prepare.mapping import auto_map, describe, load_mapping, mapping_to_toml
+from uploader.prepare.mapping import auto_map, load_mapping, mapping_to_toml
 from uploader.prepare.normalise import Preparer
-from uploader.read import Detected, open_table
-from uploader.run import default_results_path, journal_path_for
-from uploader.run.upload import check_mapping, refuse_overwriting_input
+from uploader.read import open_table
+from uploader.run.load import check_mapping, file_read
+from uploader.run.request import default_results_path, journal_path_for
+from uploader.run.upload import refuse_overwriting_input
 from uploader.settings import PrepareOptions, ReadOptions
 
 # `column "Email": "jane@" is not ...` -> the value goes, the column stays.
@@ -33,8 +31,7 @@ class Preview:
     """What validate found: detection, mapping, samples, counts, reasons, results file."""
 
     path: Path
-    detected: Detected
-    mapping: list[tuple[str, str]]
+    detected: FileRead  # what was detected, and where each column goes
     results_path: Path
     samples: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[Outcome] = field(default_factory=Counter)
@@ -70,7 +67,7 @@ def preview(
             f"{results_path} belongs to an upload (its journal is beside it); "
             "pass --output to write the validation results elsewhere"
         )
-    found = Preview(path, table.detected, describe(mapping, table.columns), results_path)
+    found = Preview(path, file_read(table, mapping), results_path)
     preparer = Preparer(mapping, table.columns, prepare, table.sha256)
 
     def lines() -> Iterator[tuple[RowResult, Sequence[str]]]:
@@ -100,36 +97,3 @@ def mapping_toml(path: Path, read: ReadOptions) -> str:
     """The automatic mapping of a file as an editable TOML mapping file."""
     table = open_table(path, read)
     return mapping_to_toml(auto_map(table.columns), table.columns)
-
-
-def render_preview(found: Preview, console: Console) -> None:
-    """Print detection, the mapping table, sample leads, counts and the top problems."""
-    d = found.detected
-    parts = [f"format {d.format}"]
-    if d.encoding:
-        parts.append(f"encoding {d.encoding}")
-    if d.delimiter:
-        parts.append(f"delimiter {d.delimiter!r}")
-    if d.sheet:
-        parts.append(f"sheet {d.sheet!r}")
-    parts.append(f"header row {d.header_row}")
-    console.print(f"[bold]{found.path}[/]: " + ", ".join(parts))
-
-    table = RichTable(title="column mapping", header_style="bold")
-    table.add_column("column")
-    table.add_column("sent as")
-    for column, role in found.mapping:
-        table.add_row(column, role)
-    console.print(table)
-
-    for sample in found.samples:
-        console.print_json(json.dumps(sample, ensure_ascii=False))
-
-    total = sum(found.counts.values())
-    console.print(
-        f"rows: {total}  would be sent: {found.to_send}  "
-        f"invalid: {found.counts[Outcome.INVALID]}  skipped: {found.counts[Outcome.SKIPPED]}"
-    )
-    for reason, count in found.reasons.most_common(_TOP_REASONS):
-        console.print(f"  {count:>6} x {reason}", markup=False)
-    console.print(f"results file: {found.results_path} (nothing was sent)")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from uploader.model import Outcome, RowResult
 from uploader.settings import PrepareOptions, ReadOptions, UploadSettings
 
 
@@ -40,13 +37,3 @@ def default_results_path(input_path: Path, kind: str = "results") -> Path:
 def journal_path_for(results_path: Path) -> Path:
     """The journal lives beside the results file it renders."""
     return results_path.with_name(results_path.name + ".journal")
-
-
-class ProgressSink(Protocol):
-    """Receives progress as rows finish (being replaced by events)."""
-
-    def start(self, total_rows: int, already: Mapping[Outcome, int]) -> None: ...
-
-    def advance(self, result: RowResult) -> None: ...
-
-    def notice(self, message: str) -> None: ...

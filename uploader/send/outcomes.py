@@ -13,8 +13,9 @@ from typing import Any
 from uploader.model import Outcome
 from uploader.send.transport import ApiResponse
 
-# Never applied, so safe to resend: 408 Request Timeout, 425 Too Early, 503 Unavailable.
-_SAFE_TO_RETRY = frozenset({408, 425, 503})
+# Never applied, so safe to resend, and a sign of overload: 408 Request Timeout, 425 Too
+# Early, 503 Unavailable. They lower the pace as a 429 does (DECISIONS: Outages and crashes).
+_OVERLOAD = frozenset({408, 425, 503})
 _AUTH = frozenset({401, 403})
 
 
@@ -22,8 +23,9 @@ class Action(Enum):
     """What the pool does next with a row."""
 
     FINAL = "final"  # the row has its outcome
-    RETRY = "retry"  # certainly not applied: try again after a backoff
+    RETRY = "retry"  # certainly not applied (no connection): try again after a backoff
     RATE_LIMITED = "rate_limited"  # 429: pause everyone, lower the rate, try again
+    OVERLOADED = "overloaded"  # 503/408/425: lower the rate, try this row again later
     AMBIGUOUS = "ambiguous"  # may have been applied: unknown, unless --retry-unsafe
     AUTH = "auth"  # credentials refused: stop the run, the row stays pending
 
@@ -56,9 +58,9 @@ def judge_response(response: ApiResponse) -> Verdict:
             error="rate limited (429)",
             retry_after=response.retry_after,
         )
-    if status in _SAFE_TO_RETRY:
+    if status in _OVERLOAD:
         return Verdict(
-            Action.RETRY,
+            Action.OVERLOADED,
             outcome=Outcome.FAILED,
             http_status=status,
             error=f"HTTP {status}: {error_text(response) or 'server unavailable'}",

@@ -2,7 +2,8 @@
 
 Pacing is even with no burst (slots exactly 1/rate apart, never caught up after an idle
 period or a stall); a 429 pauses the whole pool for its Retry-After and lowers the rate once
-per episode (AIMD); calm raises it again, slowly near the rate that last drew a 429.
+per episode (AIMD); overload answers (503, 408, 425) lower it too, at most once per
+`overload_episode_s`; calm raises it again, slowly near the rate that last drew a 429.
 """
 
 from __future__ import annotations
@@ -10,29 +11,14 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from email.utils import parsedate_tz
 
 from uploader.settings import RatePolicy
 
-__all__ = ["EstimatePolicy", "Pacer", "parse_retry_after"]
-
-
-@dataclass(frozen=True, slots=True)
-class EstimatePolicy:
-    """How the pacer estimates the server's limit from what it accepted.
-
-    Proposed as `RatePolicy` fields; kept here until settings.py takes them.
-    """
-
-    measure_window_s: float = 1.0  # accepted responses are counted over this trailing window
-    measure_min_s: float = 0.5  # ...and only once this long has passed since a pause or start
-    measured_share: float = 0.95  # after a 429 the rate is at most this share of the measure
-    probe_band: float = 0.05  # within this share of the last 429's rate, grow at probe speed
+__all__ = ["Pacer", "parse_retry_after"]
 
 
 class Pacer:
@@ -46,15 +32,14 @@ class Pacer:
         self,
         policy: RatePolicy,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        estimate: EstimatePolicy = EstimatePolicy(),
         tick_s: float = 0.001,
     ) -> None:
         self._policy = policy
         self._tick_s = tick_s  # epoll's timeout resolution: asyncio cannot sleep less
-        self._estimate = estimate
-        self._clock = clock
+        # The event loop's clock by default, so a virtual-time loop drives the pacer too.
+        self._clock = clock or asyncio.get_running_loop().time
         self._sleep = sleep
         self._queue = asyncio.Lock()  # FIFO: asyncio.Lock wakes waiters in arrival order
         self._waiting = 0  # callers inside `acquire`: `try_acquire` never jumps them
@@ -138,11 +123,35 @@ class Pacer:
             self._resumed_at = self.paused_until
         self.paused_until = max(self.paused_until, now + max(seconds, 0.0))
 
-    def on_rate_limited(self, sent_at: float) -> None:
-        """A 429 for a request granted at sent_at: lower the rate once per episode."""
+    def on_overloaded(self, sent_at: float) -> bool:
+        """A 503/408/425 for a request granted at sent_at: lower the rate, at most once per
+        `overload_episode_s`. True when it went down.
+
+        These answers also come at random, unrelated to the pace, so unlike a 429 they do not
+        go by the measured rate, and a steady share of them must not drive the rate to its
+        floor: one multiplicative step per episode, recovered by the usual calm growth.
+        """
+        now = self._clock()
+        if (
+            sent_at <= self._decreased_at
+            or now - self._decreased_at < self._policy.overload_episode_s
+        ):
+            return False
+        rate = self._grow(now)
+        # No ceiling is learnt: a random share of 503s says nothing about where a limit is,
+        # so the rate grows back at full speed once they stop.
+        self._rate = self._bounded(rate * self._policy.decrease_factor)
+        self._decreased_at = now
+        return self._rate < rate
+
+    def on_rate_limited(self, sent_at: float) -> bool:
+        """A 429 for a request granted at sent_at: lower the rate once per episode.
+
+        True when the rate went down (the first 429 of an episode).
+        """
         self.rate_limited_count += 1
         if sent_at <= self._decreased_at:
-            return  # already in flight when the rate last went down: same episode
+            return False  # already in flight when the rate last went down: same episode
         now = self._clock()
         rate = self._grow(now)
         lowered = rate * self._policy.decrease_factor
@@ -151,11 +160,12 @@ class Pacer:
         if measured is not None:
             # The server just told us what it accepts; going straight under that converges
             # in one or two episodes where a multiplicative step alone needs many.
-            lowered = min(lowered, measured * self._estimate.measured_share)
+            lowered = min(lowered, measured * self._policy.measured_share)
             ceiling = min(ceiling, measured)
         self._ceiling = ceiling
         self._rate = self._bounded(lowered)
         self._decreased_at = now
+        return True
 
     def on_response(self, sent_at: float) -> None:
         """Any non-429 response: one more sample of what the server accepts.
@@ -166,7 +176,7 @@ class Pacer:
         del sent_at
         now = self._clock()
         self._accepted.append(now)
-        self._forget_before(now - self._estimate.measure_window_s)
+        self._forget_before(now - self._policy.measure_window_s)
 
     def _measured_rate(self, now: float) -> float | None:
         """Accepted responses per second over the trailing window, if enough was sent."""
@@ -176,9 +186,9 @@ class Pacer:
         # yet does not cut short the samples taken since the previous one.
         resumed = self.paused_until if self.paused_until <= now else self._resumed_at
         since = max(self._started_at, resumed)
-        if now - since < self._estimate.measure_min_s:
+        if now - since < self._policy.measure_min_s:
             return None
-        window_s = self._estimate.measure_window_s
+        window_s = self._policy.measure_window_s
         self._forget_before(now - window_s)
         return len(self._accepted) / window_s
 
@@ -194,7 +204,8 @@ class Pacer:
         at probe speed within the band around the last 429's rate (a CUBIC-like plateau)."""
         calm_s = now - max(self._grown_at, self.paused_until)
         self._grown_at = max(self._grown_at, now)
-        policy, band = self._policy, self._estimate.probe_band
+        policy = self._policy
+        band = policy.probe_band
         rate = self._rate
         low, high = self._ceiling * (1 - band), self._ceiling * (1 + band)
         while calm_s > 0 and rate < policy.rate_per_s:

@@ -1,121 +1,88 @@
-"""The worker pool: a bounded queue feeding N workers, stopping well, recording every row.
+"""The worker pool: a bounded queue feeding N workers; the one place that records rows and
+decides to stop.
 
-What happens to one row between a worker taking it and recording it is the RowSender's.
+What happens to one row between a worker taking it and its result is the RowSender's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
-from uploader.journal import JournalWriter
 from uploader.model import Lead, Outcome, RowResult
-from uploader.send.pacer import Pacer
-from uploader.send.sender import RowSender
-from uploader.send.transport import LeadTransport
-from uploader.settings import UploadSettings
-
-ResultCallback = Callable[[RowResult], None]
-NoticeCallback = Callable[[str], None]
-Sleep = Callable[[float], Awaitable[None]]
+from uploader.send.flow import Abandoned
+from uploader.send.sender import RowAttempts, RowSender, stopped_result
 
 
-@dataclass(slots=True)
-class PoolStats:
-    """Counters of one dispatch, for the summary and the log."""
+class ResultLog(Protocol):
+    """Where results go (the journal's group-committing writer)."""
 
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    pings: int = 0  # of the requests, how many were pings
-    finished: int = 0
-    stopped: str = ""  # why dispatch stopped early, "" when it ran out of rows
+    def record(self, result: RowResult) -> None:
+        """Queue a result; it is durable with the next group commit."""
 
 
 class LeadPool:
-    """Posts leads with bounded concurrency; every lead ends as exactly one RowResult.
+    """Posts leads with bounded concurrency; every lead taken ends as exactly one RowResult.
 
-    A row whose request may have been applied is never resent unless `retry_unsafe` is set;
-    a row not yet sent when the run stops stays pending for a resume.
+    A row not yet sent when the run stops stays pending for a resume. `stop()` is graceful
+    (requests out get `grace_s`), `abort()` cancels them (they end unknown).
     """
 
     def __init__(
         self,
-        transport: LeadTransport,
-        pacer: Pacer,
-        writer: JournalWriter,
-        settings: UploadSettings,
+        sender: RowSender,
+        log: ResultLog,
         *,
-        on_result: ResultCallback | None = None,
-        on_notice: NoticeCallback | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] | None = None,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        stats: PoolStats | None = None,
+        concurrency: int,
+        grace_s: float,
+        stopping: asyncio.Event,
+        on_result: Callable[[RowResult], None] = lambda result: None,
     ) -> None:
-        self._pacer = pacer
-        self._writer = writer
-        self._settings = settings
-        self._on_result = on_result
-        self._stopping = asyncio.Event()
+        self._sender = sender
+        self._log = log
+        self._concurrency = concurrency
+        self._grace_s = grace_s
+        self._stopping = stopping  # shared with the sender, which gives up waiting on it
         self._aborted = asyncio.Event()
+        self._on_result = on_result
         self._idle = asyncio.Event()
         self._idle.set()
         self._busy = 0
         self._error: Exception | None = None
-        self.stats = stats if stats is not None else PoolStats()
-        self._sender = RowSender(
-            transport,
-            pacer,
-            writer,
-            settings,
-            stats=self.stats,
-            stopping=self._stopping,
-            stop=self.stop,
-            record=self._record,
-            on_notice=on_notice,
-            sleep=sleep,
-            rng=rng or random.Random(),
-            clock=clock or asyncio.get_running_loop().time,
-            wall_clock=wall_clock,
-        )
+        self.finished = 0  # rows that reached a final outcome in this run
+        self.stopped = ""  # why the run stopped early; "" when it ran out of rows
 
     def __repr__(self) -> str:
-        s = self.stats
         return (
-            f"<LeadPool requests={s.requests} retries={s.retries} 429s={s.rate_limited} "
-            f"finished={s.finished} rate={self._pacer.rate_per_s:.1f}/s stopped={s.stopped!r}>"
+            f"<LeadPool busy={self._busy}/{self._concurrency} finished={self.finished} "
+            f"stopped={self.stopped!r} {self._sender!r}>"
         )
 
     def stop(self, reason: str) -> None:
         """Stop taking new rows; rows not yet sent stay pending. The first reason wins."""
         if not self._stopping.is_set():
-            self.stats.stopped = reason
+            self.stopped = reason
             self._stopping.set()
 
-    async def run(
-        self,
-        leads: AsyncIterator[Lead],
-        stop: asyncio.Event | None = None,
-        abort: asyncio.Event | None = None,
-    ) -> PoolStats:
-        """Dispatch every lead from `leads` until they run out or the run is stopped.
+    def abort(self, reason: str) -> None:
+        """Stop now: requests out are cancelled and recorded unknown."""
+        self.stop(reason)
+        self._aborted.set()
 
-        `stop` (a first Ctrl-C) stops taking rows and gives requests that are out a grace
-        period; `abort` (a second one) cancels them at once, recording them unknown.
-        A worker that fails for a reason of leadup's own stops the run and is re-raised.
+    async def run(self, leads: AsyncIterator[Lead]) -> None:
+        """Dispatch every lead until they run out or the run is stopped.
+
+        A worker that fails for a reason of leadup's own (the journal cannot be written) stops
+        the run, and that error is re-raised once every worker has recorded its row.
         """
-        queue: asyncio.Queue[Lead] = asyncio.Queue(maxsize=2 * self._settings.concurrency)
+        queue: asyncio.Queue[Lead] = asyncio.Queue(maxsize=2 * self._concurrency)
         workers = [
             asyncio.create_task(self._worker(queue), name=f"leadup-worker-{i}")
-            for i in range(self._settings.concurrency)
+            for i in range(self._concurrency)
         ]
         producer = asyncio.create_task(self._produce(leads, queue), name="leadup-producer")
-        watchers = [asyncio.create_task(self._watch(stop, abort), name="leadup-stop-watch")]
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             await asyncio.wait({producer, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -130,12 +97,11 @@ class LeadPool:
                 _drain(queue)  # queued rows stay pending in the journal
                 await self._grace()
         finally:
-            for task in (stopping, producer, *watchers, *workers):
+            for task in (stopping, producer, *workers):
                 task.cancel()  # idle workers wait in get(); busy ones record their row
-            await asyncio.gather(stopping, producer, *watchers, *workers, return_exceptions=True)
+            await asyncio.gather(stopping, producer, *workers, return_exceptions=True)
         if self._error is not None:
             raise self._error
-        return self.stats
 
     async def _grace(self) -> None:
         """Requests that are out get a grace period (none after an abort)."""
@@ -145,20 +111,11 @@ class LeadPool:
         aborted = asyncio.ensure_future(self._aborted.wait())
         try:
             await asyncio.wait(
-                {idle, aborted}, timeout=self._settings.grace_s, return_when=asyncio.FIRST_COMPLETED
+                {idle, aborted}, timeout=self._grace_s, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             idle.cancel()
             aborted.cancel()
-
-    async def _watch(self, stop: asyncio.Event | None, abort: asyncio.Event | None) -> None:
-        if stop is not None:
-            await stop.wait()
-            self.stop("stopped on request")
-        if abort is not None:
-            await abort.wait()
-            self.stop("stopped on request")
-            self._aborted.set()
 
     def _fail(self, error: BaseException | None) -> None:
         """leadup's own failure (e.g. the journal cannot be written): stop, then re-raise it."""
@@ -178,26 +135,44 @@ class LeadPool:
             try:
                 if self._stopping.is_set():
                     continue  # not taken: it stays pending in the journal
-                self._busy += 1
-                self._idle.clear()
-                try:
-                    self._record(await self._sender.send(lead))
-                finally:
-                    self._busy -= 1
-                    if self._busy == 0:
-                        self._idle.set()
+                await self._send(lead)
             except Exception as exc:
                 self._fail(exc)
                 return
             finally:
                 queue.task_done()
 
+    async def _send(self, lead: Lead) -> None:
+        """One row to its one recorded result, whatever happens on the way."""
+        self._busy += 1
+        self._idle.clear()
+        tries = RowAttempts()
+        try:
+            try:
+                result = await self._sender.send(lead, tries)
+            except Abandoned as abandoned:
+                if abandoned.stop_reason:
+                    self.stop(abandoned.stop_reason)
+                result = stopped_result(lead, tries)
+            except asyncio.CancelledError:
+                # The grace period is over, or the run was aborted.
+                self._record(stopped_result(lead, tries))
+                raise
+            except Exception:
+                with contextlib.suppress(Exception):  # the log itself may be what failed
+                    self._record(stopped_result(lead, tries))
+                raise
+            self._record(result)
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
     def _record(self, result: RowResult) -> None:
-        self._writer.record(result)
+        self._log.record(result)
         if result.outcome is not Outcome.PENDING:
-            self.stats.finished += 1
-        if self._on_result is not None:
-            self._on_result(result)
+            self.finished += 1
+        self._on_result(result)
 
 
 def _drain(queue: asyncio.Queue[Lead]) -> None:

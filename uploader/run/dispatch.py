@@ -1,0 +1,140 @@
+"""Phases 2 and 3 of a run: send what the journal has pending, then render the results file
+from the journal (also when the run stopped), and report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from itertools import islice
+from pathlib import Path
+
+from uploader.events import Notice, NoticeKind
+from uploader.journal import Journal, JournalWriter
+from uploader.journal.results import write_results
+from uploader.model import Lead
+from uploader.report import QuoteSummary, UploadReport
+from uploader.run.control import RunControl
+from uploader.run.progress import ProgressReporter
+from uploader.run.quote import chart_path_for, save_chart, summarise
+from uploader.send.flow import FlowControl
+from uploader.send.pool import LeadPool
+from uploader.send.sender import RowSender, SendStats
+from uploader.send.transport import HttpTransport, LeadTransport
+from uploader.settings import PingPolicy, UploadSettings
+
+FETCH_BATCH = 500  # pending rows read from the journal at a time
+STOPPED_AS_ASKED = "stopped as asked; the rows not yet sent stay pending"
+
+
+async def dispatch_and_render(
+    journal: Journal,
+    settings: UploadSettings,
+    results_path: Path,
+    control: RunControl,
+    *,
+    started: float,
+    notes: list[str],
+    transport: LeadTransport | None = None,
+) -> UploadReport:
+    """Send what is pending, then render the results file (always) and report.
+
+    `transport` replaces the HTTP one (tests use an in-memory transport).
+    """
+    stats = SendStats()
+    finished, stopped = 0, ""
+    try:
+        if journal.pending_count():
+            stats, finished, stopped = await _dispatch(journal, settings, control, transport)
+    finally:
+        # Also when cancelled or failing: the results file always reflects the journal.
+        await asyncio.to_thread(
+            write_results,
+            results_path,
+            journal.columns,
+            journal.results(),
+            ping=settings.ping is not None,
+        )
+    quote = None
+    if settings.ping is not None and not settings.ping.post:
+        quote = await asyncio.to_thread(_quote_of, journal, settings.ping, results_path)
+    return UploadReport(
+        input_path=Path(journal.input_name),
+        results_path=results_path,
+        journal_path=journal.path,
+        counts=journal.counts(),
+        status_counts=journal.status_counts(),
+        total_price=journal.total_price(),
+        duration_s=time.monotonic() - started,
+        requests=stats.requests,
+        retries=stats.retries,
+        rate_limited=stats.rate_limited,
+        overloaded=stats.overloaded,
+        pings=stats.pings,
+        quote=quote,
+        sent_this_run=finished,
+        stopped=stopped,
+        notes=notes,
+    )
+
+
+async def _dispatch(
+    journal: Journal,
+    settings: UploadSettings,
+    control: RunControl,
+    transport: LeadTransport | None,
+) -> tuple[SendStats, int, str]:
+    """The worker pool over the journal's pending rows: (request counts, rows done, stop why)."""
+    stopping = asyncio.Event()
+    async with contextlib.AsyncExitStack() as stack:
+        if transport is None:
+            transport = await stack.enter_async_context(
+                HttpTransport(settings.api, pool_size=settings.concurrency)
+            )
+        writer = await stack.enter_async_context(JournalWriter(journal))
+        progress = await stack.enter_async_context(ProgressReporter(journal.counts(), control.emit))
+        flow = FlowControl(settings, stopping=stopping, notify=control.emit)
+        sender = RowSender(transport, flow, writer, settings)
+        pool = LeadPool(
+            sender,
+            writer,
+            concurrency=settings.concurrency,
+            grace_s=settings.grace_s,
+            stopping=stopping,
+            on_result=progress.add,
+        )
+        watcher = asyncio.create_task(_watch(control, pool), name="leadup-stop-watch")
+        try:
+            await pool.run(_pending(journal))  # JournalWriteError: exit 3, resumable
+        finally:
+            watcher.cancel()
+    if pool.stopped:
+        control.emit(Notice(NoticeKind.STOPPING, pool.stopped))
+    return sender.stats, pool.finished, pool.stopped
+
+
+async def _watch(control: RunControl, pool: LeadPool) -> None:
+    """A face's stop or abort becomes the pool's."""
+    await control.stopping.wait()
+    pool.stop(STOPPED_AS_ASKED)
+    await control.aborting.wait()
+    pool.abort(STOPPED_AS_ASKED)
+
+
+async def _pending(journal: Journal) -> AsyncIterator[Lead]:
+    """Stream pending rows from the journal without blocking the event loop."""
+    rows = journal.pending(FETCH_BATCH)
+    while batch := await asyncio.to_thread(lambda: list(islice(rows, FETCH_BATCH))):
+        for lead in batch:
+            yield lead
+
+
+def _quote_of(journal: Journal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
+    """The quote's figures from the journal, and its chart beside the results."""
+    results = (result for result, _ in journal.results())
+    summary = summarise(results, journal.field_values("state"), ping.min_price)
+    chart = save_chart(summary, chart_path_for(results_path))
+    return replace(summary, chart_path=chart)

@@ -1,0 +1,239 @@
+"""Phase 1 of a run: read the file, map and prepare every row into the journal; and the run's
+identity (mapping, options, ping settings) that a resume or a retry must share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+
+from uploader.errors import InputError, JournalError, StopRun
+from uploader.events import ColumnMap, FileRead
+from uploader.journal import Journal
+from uploader.journal.results import read_results
+from uploader.model import Lead, Outcome
+from uploader.prepare.mapping import Mapping, auto_map, describe, load_mapping
+from uploader.prepare.normalise import Preparer
+from uploader.read import Table, open_table
+from uploader.run.request import UploadRequest, journal_path_for
+from uploader.settings import PingPolicy, PrepareOptions
+
+EDITABLE = frozenset({Outcome.REJECTED, Outcome.INVALID})  # retry re-reads their fixed cells
+
+
+async def read_and_map(request: UploadRequest) -> tuple[Table, Mapping, FileRead]:
+    """Open the file and map its columns; what was detected, as the FileRead event."""
+    table = await asyncio.to_thread(open_table, request.input_path, request.read)
+    mapping = (
+        load_mapping(request.mapping_path, table.columns)
+        if request.mapping_path
+        else auto_map(table.columns)
+    )
+    check_mapping(mapping, table)
+    return table, mapping, file_read(table, mapping)
+
+
+def file_read(table: Table, mapping: Mapping) -> FileRead:
+    """What was detected in the file and where each column goes, as every face shows it."""
+    d = table.detected
+    return FileRead(
+        path=table.path,
+        format=d.format,
+        encoding=d.encoding,
+        delimiter=d.delimiter,
+        sheet=d.sheet,
+        header_row=d.header_row,
+        columns=tuple(ColumnMap(col, target) for col, target in describe(mapping, table.columns)),
+    )
+
+
+def check_mapping(mapping: Mapping, table: Table) -> None:
+    """A file where nothing maps to zip would be a file of invalid rows: say so instead."""
+    if "zip" not in mapping.fields.values() and "zip" not in mapping.constants:
+        headers = ", ".join(repr(c) for c in table.columns[:12])
+        raise InputError(
+            f"no column maps to zip (the API requires it); columns are {headers}. "
+            "Write a mapping with `leadup mapping FILE > mapping.toml` and pass --mapping",
+            path=table.path,
+        )
+
+
+def open_journal(request: UploadRequest, table: Table) -> Journal:
+    """Open the run's journal (Journal.open starts over one that never finished loading)."""
+    return Journal.open(
+        journal_path_for(request.results_path),
+        input_sha256=table.sha256,
+        input_name=str(table.path),
+        columns=table.columns,
+        restart=request.restart,
+    )
+
+
+async def load_unless_stopped(
+    journal: Journal,
+    table: Table,
+    mapping: Mapping,
+    request: UploadRequest,
+    stopping: asyncio.Event,
+) -> None:
+    """Run phase 1 on a thread; a stop asked meanwhile ends it at the next chunk."""
+    halt = threading.Event()
+    watcher = asyncio.ensure_future(stopping.wait())
+    watcher.add_done_callback(lambda _: halt.set())
+    try:
+        await asyncio.to_thread(
+            load_rows, journal, table, mapping, request.prepare, request.settings.ping, halt
+        )
+    finally:
+        watcher.cancel()
+
+
+def load_rows(
+    journal: Journal,
+    table: Table,
+    mapping: Mapping,
+    options: PrepareOptions,
+    ping: PingPolicy | None,
+    halt: threading.Event | None = None,
+) -> None:
+    """Every row into the journal, pending or already final; nothing is sent. `halt` ends it
+    at the next chunk (StopRun)."""
+    # Keys are derived when rows are sent (Journal.pending): the load stays lean.
+    preparer = Preparer(mapping, table.columns, options, table.sha256, with_keys=False)
+    for chunk in table.chunks():
+        if halt is not None and halt.is_set():
+            raise StopRun(f"stopped while reading {table.path}; nothing was sent")
+        journal.add(preparer.prepare(chunk))
+    if table.changed_since_opened():
+        # Someone (a vendor's slow upload, an editor) rewrote the file while it was read.
+        raise InputError("the file changed while it was being read; try again", path=table.path)
+    journal.mark_loaded(identity(mapping, options, ping))
+
+
+def identity(mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None) -> dict[str, str]:
+    """What a resume must share with the run it continues, as journal metadata."""
+    return {
+        "mapping": _json(asdict(mapping)),
+        "prepare": _json(asdict(options)),
+        "ping": _json(None if ping is None else ping.identity()),
+    }
+
+
+def check_same_run(
+    journal: Journal, mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None
+) -> None:
+    """A resume sends bodies prepared by the first run, priced the same way: refuse changes."""
+    now = identity(mapping, options, ping)
+    for key, what in (
+        ("mapping", "column mapping"),
+        ("prepare", "--country/--require/--test options"),
+    ):
+        before = journal.get_meta(key)
+        if before is not None and json.loads(before) != json.loads(now[key]):
+            raise JournalError(
+                f"the {what} differ from the run this journal started with; run the same "
+                "command as before to resume, or add --restart to start over"
+            )
+    before_ping = json.loads(journal.get_meta("ping") or "null")
+    now_ping = json.loads(now["ping"])
+    if before_ping != now_ping:
+        raise JournalError(
+            f"this journal's run was started {_ping_words(before_ping)}, this one is "
+            f"{_ping_words(now_ping)}; run the same command as before to resume, or write the "
+            "results to another --output"
+        )
+
+
+def _ping_words(policy: dict[str, Any] | None) -> str:
+    if policy is None:
+        return "without --ping"
+    if not policy["post"]:
+        return "as a quote"
+    return f"with --ping --min-price {policy['min_price']:g}"
+
+
+def ping_of(journal: Journal, given: PingPolicy | None) -> PingPolicy | None:
+    """The ping-post policy a journal's run used (a retry prices rows the same way)."""
+    recorded = json.loads(journal.get_meta("ping") or "null")
+    if recorded is None:
+        return None
+    rate = given.rate_per_s if given is not None else None
+    return PingPolicy(
+        fields=tuple(recorded["fields"]),
+        min_price=recorded["min_price"],
+        post=recorded["post"],
+        rate_per_s=rate,
+    )
+
+
+def apply_fixes(journal: Journal, results_path: Any, include: frozenset[Outcome]) -> int:
+    """Re-prepare rejected/invalid rows from the (possibly edited) results file."""
+    editable = include & EDITABLE
+    if not editable:
+        return 0
+    columns, lines = read_results(results_path)
+    if tuple(columns) != tuple(journal.columns):
+        raise JournalError(
+            f"{results_path}: its input columns differ from the journal's; "
+            "edit cell values only, not the header"
+        )
+    mapping = _mapping_from_meta(journal)
+    options = PrepareOptions(**_json_meta(journal, "prepare"))
+    recorded = {r.row: cells for r, cells in journal.results() if r.outcome in editable}
+    count = 0
+    for leading, cells in lines:
+        row = int(leading["row"])
+        if row not in recorded:
+            continue
+        # An edited row is a new request and gets a key of its own; an unedited one keeps its.
+        seed = journal.input_sha256
+        if list(cells) != list(recorded[row]):
+            seed = hashlib.sha256((seed + json.dumps(cells)).encode()).hexdigest()
+        preparer = Preparer(mapping, columns, options, seed)
+        frame = pd.DataFrame([cells], index=[row], columns=range(len(cells)), dtype=object)
+        ((prepared, _),) = list(preparer.prepare(frame))
+        if isinstance(prepared, Lead):
+            journal.update_row(
+                row,
+                cells=cells,
+                payload=prepared.payload,
+                idempotency_key=prepared.idempotency_key,
+                result=None,
+            )
+            count += 1
+        else:
+            journal.update_row(
+                row, cells=cells, payload=None, idempotency_key=None, result=prepared
+            )
+    return count
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _json_meta(journal: Journal, key: str) -> dict[str, Any]:
+    raw = journal.get_meta(key)
+    if raw is None:
+        raise JournalError(f"{journal.path}: the journal has no {key!r} record")
+    value: dict[str, Any] = json.loads(raw)
+    if key == "prepare":
+        value["require"] = tuple(value.get("require", ()))
+    return value
+
+
+def _mapping_from_meta(journal: Journal) -> Mapping:
+    raw = _json_meta(journal, "mapping")
+    return Mapping(
+        fields={int(k): v for k, v in raw["fields"].items()},
+        extras={int(k): v for k, v in raw["extras"].items()},
+        constants=dict(raw["constants"]),
+        ignored=tuple(raw["ignored"]),
+        full_name=raw["full_name"],
+    )

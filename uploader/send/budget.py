@@ -1,0 +1,57 @@
+"""The unknown budget: a run stops before more of its rows could end `unknown` than allowed.
+
+Each `unknown` row (a 500, 502, 504, a timeout or a dropped connection after sending) costs a
+person a manual check, so `--max-unknown N` bounds them. Every post that is out could become
+one, so a post may leave only while the unknown rows so far plus the posts out stay under N:
+the bound holds even when every request out fails at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class BudgetSpent(Exception):
+    """`limit` rows of this run ended unknown: nothing more may be sent."""
+
+
+class UnknownBudget:
+    """Places for posts that may end unknown; see the module docstring."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the unknown budget needs at least one place")
+        self.limit = limit
+        self.unknown = 0  # rows of this run that ended unknown
+        self.out = 0  # posts that hold a place now
+        self._freed = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"<UnknownBudget unknown={self.unknown} out={self.out} limit={self.limit}>"
+
+    @property
+    def spent(self) -> bool:
+        return self.unknown >= self.limit
+
+    async def reserve(self) -> None:
+        """Wait for a place for one post; raises BudgetSpent once the limit is reached."""
+        while True:
+            if self.spent:
+                raise BudgetSpent
+            if self.unknown + self.out < self.limit:
+                self.out += 1
+                return
+            freed = self._freed
+            await freed.wait()
+
+    def release(self, *, unknown: bool) -> None:
+        """A post's answer is in (or it never left): give its place back, or spend it."""
+        self.out -= 1
+        if unknown:
+            self.unknown += 1
+        self._freed.set()
+        self._freed = asyncio.Event()
+
+    def charge(self) -> None:
+        """A row ended unknown after its place was given back (a retried unsafe attempt)."""
+        self.unknown += 1
