@@ -53,10 +53,6 @@ class Outcome(StrEnum):
     QUOTED = "quoted"  # pinged by `leadup quote`, which posts nothing
 
     @property
-    def is_final(self) -> bool:
-        return self is not Outcome.PENDING
-
-    @property
     def is_settled(self) -> bool:
         """Ended as the user asked: created, or held back / quoted on purpose (exit 0)."""
         return self in (Outcome.CREATED, Outcome.HELD, Outcome.QUOTED)

@@ -134,7 +134,7 @@ def retry(
 @prepare_options
 def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None:
     """Check FILE and preview what would be sent; sends nothing."""
-    from uploader.cli.render import render_preview
+    from uploader.cli.validate import render_preview
     from uploader.run.preview import preview
 
     with errors_to_exit_codes():

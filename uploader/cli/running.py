@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import shlex
-import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -17,11 +16,12 @@ from rich.console import Console
 
 from uploader.cli.options import settings_from
 from uploader.cli.progress import BarView, LineView
-from uploader.cli.render import render_summary
+from uploader.cli.summary import render_summary
 from uploader.errors import LeadupError
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
-from uploader.settings import DEFAULT_API_URL, Credentials, UploadSettings
+from uploader.run.signals import stop_on_signals
+from uploader.settings import UploadSettings
 
 EXIT_INTERNAL = 4
 # Not a terminal: lines are not wrapped at 80 columns, so logs keep one fact per line.
@@ -40,8 +40,7 @@ async def target(opts: dict[str, Any]) -> AsyncIterator[UploadSettings]:
         async with Sandbox(SandboxConfig()) as sandbox:
             yield settings_from(opts, sandbox.credentials, sandbox.url)
         return
-    base_url = opts.get("api_url") or os.environ.get("JUICED_API_URL") or DEFAULT_API_URL
-    yield settings_from(opts, Credentials.from_env(), base_url)
+    yield settings_from(opts)
 
 
 def execute(call: Call, opts: dict[str, Any]) -> UploadReport:
@@ -52,30 +51,11 @@ def execute(call: Call, opts: dict[str, Any]) -> UploadReport:
 
     async def runner() -> UploadReport:
         control = RunControl([view] if view is not None else [])
-        loop = asyncio.get_running_loop()
-        main_task = asyncio.current_task()
-        presses = 0
-
-        def on_signal() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                control.stop()
-                _tell("stopping: finishing requests in flight (Ctrl-C again to quit now)")
-            elif presses == 2:
-                control.abort()
-                _tell("stopping now: requests still out are recorded unknown")
-            elif main_task is not None:
-                main_task.cancel()  # a third press: leave whatever is happening
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal)
         try:
-            async with target(opts) as settings:
-                return await call(settings, control)
+            with stop_on_signals(control, tell=_tell):
+                async with target(opts) as settings:
+                    return await call(settings, control)
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
             if view is not None:
                 view.close()
 

@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from uploader.model import Outcome, RowResult
 from uploader.private_files import (
-    PRIVATE_MODE,
     create_private_file,
     sqlite_side_files,
     tighten_sqlite_modes,
@@ -26,7 +25,6 @@ from uploader.private_files import (
 SCHEMA_VERSION = "1"
 RECOVERED_ERROR = "in flight when the previous run stopped; may have been created"
 IN_FLIGHT_NOTE = "in flight when this file was written"
-FILE_MODE = PRIVATE_MODE  # the journal holds personal data (issue 4, section 6)
 
 
 def _make_encode() -> Callable[[Any], str]:

@@ -35,11 +35,6 @@ class SlidingWindow:
             return 0.0
         return max(self._admitted[0] - horizon, 1e-9)
 
-    def remaining(self, now: float) -> int:
-        """Slots left in the window at `now` (for X-RateLimit-Remaining)."""
-        horizon = now - self.window_s
-        return self.limit - sum(1 for t in self._admitted if t > horizon)
-
 
 def retry_after_seconds(wait_s: float) -> int:
     """Retry-After as whole seconds: rounded up, and never 0 (0 invites an instant retry)."""

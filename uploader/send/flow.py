@@ -22,6 +22,7 @@ from uploader.send.pacer import Pacer, parse_retry_after
 from uploader.settings import UploadSettings
 
 _T = TypeVar("_T")
+RATE_NOTICE_EVERY_S = 30.0  # a lower rate that is no new low is told at most this often
 
 
 class Abandoned(Exception):
@@ -57,6 +58,7 @@ class FlowControl:
         self._wall_clock = wall_clock
         self._clock = asyncio.get_running_loop().time
         self._announced_until = 0.0
+        self._told_rate = (float("inf"), -float("inf"))  # (lowest rate told, when)
 
     def __repr__(self) -> str:
         return f"<FlowControl {self.pacer!r} {self.circuit!r} {self.budget!r}>"
@@ -79,14 +81,7 @@ class FlowControl:
             )
         elif verdict.action is Action.OVERLOADED:
             if pacer.on_overloaded(sent_at):
-                self._notify(
-                    Notice(
-                        NoticeKind.RATE_LOWERED,
-                        f"the API is overloaded (HTTP {verdict.http_status}): "
-                        f"rate lowered to {pacer.rate_per_s:.1f}/s",
-                        rate_per_s=pacer.rate_per_s,
-                    )
-                )
+                self._rate_lowered(pacer.rate_per_s, verdict.http_status)
         elif verdict.http_status is not None:  # only real answers measure the server's pace
             pacer.on_response(sent_at)
 
@@ -95,6 +90,20 @@ class FlowControl:
         return parse_retry_after(
             verdict.retry_after, now=self._wall_clock(), max_s=self._retry.retry_after_max_s
         )
+
+    def _rate_lowered(self, rate_per_s: float, status: int | None) -> None:
+        """Tell of a lower rate when it is news: a new low, or the first in a while."""
+        now = self._clock()
+        lowest, told_at = self._told_rate
+        if rate_per_s < lowest * 0.9 or now - told_at >= RATE_NOTICE_EVERY_S:
+            self._told_rate = (rate_per_s, now)
+            self._notify(
+                Notice(
+                    NoticeKind.RATE_LOWERED,
+                    f"the API is overloaded (HTTP {status}): rate lowered to {rate_per_s:.1f}/s",
+                    rate_per_s=rate_per_s,
+                )
+            )
 
     def _circuit_changed(self, change: Change) -> None:
         if change.state is State.OPEN:
