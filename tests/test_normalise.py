@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import uuid
@@ -15,8 +16,8 @@ from hypothesis import strategies as st
 from uploader.errors import ConfigError
 from uploader.model import Lead, Outcome, RowResult, idempotency_key, idempotency_keys
 from uploader.prepare import fields as f
-from uploader.prepare.mapping import Mapping, auto_map
-from uploader.prepare.normalise import Preparer
+from uploader.prepare.mapping import Mapping, auto_map, mapping_from_dict
+from uploader.prepare.normalise import Preparer, _payloads
 from uploader.settings import PrepareOptions
 
 # --- per-value normalisers ---------------------------------------------------------------------
@@ -494,6 +495,47 @@ def test_empty_chunk_and_unmapped_file() -> None:
     m = Mapping({}, {}, {"zip": "02139"}, (0,), None)
     [(lead, _)] = _prepare(["Notes"], {2: ["x"]}, mapping=m)
     assert isinstance(lead, Lead) and lead.payload == {"zip": "02139"}
+
+
+CELLS = st.sampled_from(["", " ", "0", "a", "Acme Inc"])
+
+
+@given(st.data())
+def test_payloads_are_the_cells_with_a_value_then_base(data: st.DataObject) -> None:
+    """Each payload is what a plain loop over the row would make, key order included."""
+    keys = data.draw(st.lists(st.sampled_from(["zip", "email", "notes", "is_test", "x"]),
+                              unique=True, max_size=5))  # fmt: skip
+    n = data.draw(st.integers(0, 5))
+    values = [data.draw(st.lists(CELLS, min_size=n, max_size=n)) for _ in keys]
+    base = data.draw(st.dictionaries(st.sampled_from(["is_test", "lead_source", "zip"]),
+                                     st.one_of(st.just(True), CELLS), max_size=2))  # fmt: skip
+    rows = list(zip(*values, strict=True)) if keys else [()] * n
+    expected = [{**{k: v for k, v in zip(keys, row, strict=True) if v}, **base} for row in rows]
+    got = list(_payloads(keys, values, base, n))
+    assert got == expected
+    assert [list(p) for p in got] == [list(p) for p in expected]
+
+
+def test_test_mode_survives_a_column_mapped_to_is_test() -> None:
+    cols = ["Zip", "Flag"]
+    m = mapping_from_dict({"columns": {"Flag": "is_test"}}, cols, "mapping.toml")
+    out = _prepare(cols, {2: ["02139", "no"], 3: ["02139", ""]}, PrepareOptions(is_test=True), m)
+    assert [r.payload for r, _ in out if isinstance(r, Lead)] == [
+        {"zip": "02139", "is_test": True}
+    ] * 2
+
+
+def test_product_code_runs_no_exec_or_eval() -> None:
+    package = Path(__file__).resolve().parent.parent / "uploader"
+    calls = [
+        f"{path.relative_to(package)}:{node.lineno}"
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("exec", "eval")
+    ]
+    assert calls == []
 
 
 def test_keep_duplicates_sends_them() -> None:

@@ -363,11 +363,13 @@ def _check_mapping(mapping: Mapping, columns: Sequence[str]) -> None:
 def _payloads(
     keys: Sequence[str], values: list[list[str]], base: dict[str, Any], n: int
 ) -> Iterator[dict[str, Any]]:
-    """Each of the `n` rows' JSON body: the keys with the row's values (`values` holds one
-    column per key), less those left empty, then `base` (constants, is_test), in that order.
+    """Each of the `n` rows' JSON body, made as the caller takes it: the keys with the row's
+    values (`values` holds one column per key) less those left empty, then `base`
+    (constants, is_test), which therefore always wins a key.
 
-    Built by C-level loops (map, zip, filter, chain), one dict per row as the caller takes
-    it: no Python code runs per row, and no code is generated.
+    Plain C-level loops (zip, filter, chain, dict), no Python per row. This replaced a payload
+    function generated with `exec` (a presized dict display, some 10% faster over a whole
+    load) because product code runs no exec or eval.
     """
     if not values:
         pairs: Iterator[Iterable[tuple[str, Any]]] = repeat((), n)
@@ -375,7 +377,8 @@ def _payloads(
         # Every column has a value per row by construction; zip(strict=True) would cost more.
         pairs = map(zip, repeat(tuple(keys)), zip(*values, strict=False))
         if not all(map(all, values)):  # some cell is empty: keep the pairs with a value
-            pairs = map(filter, repeat(itemgetter(1)), pairs)
+            has_value: Callable[[tuple[str, Any]], Any] = itemgetter(1)
+            pairs = map(filter, repeat(has_value), pairs)
     if base:
         pairs = map(chain, pairs, repeat(tuple(base.items())))
     return map(dict, pairs)
