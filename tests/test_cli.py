@@ -2,49 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import lead_rows, write_csv
+from tests.support.cli import KEY, SECRET, assert_no_secret, env_for, leadup
+from tests.support.leads import lead_rows, write_csv
 from uploader.sandbox import Sandbox, SandboxConfig, sandbox_in_thread
-
-SECRET = "s3cr3t-Value-That-Must-Not-Leak"
-KEY = "key-Visible-Only-In-Env"
-
-
-def leadup(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("JUICED_")}
-    return subprocess.run(
-        [sys.executable, "-m", "uploader", *args],
-        env=clean | (env or {}),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with sandbox_in_thread(SandboxConfig(api_key=KEY, api_secret=SECRET)) as sb:
         yield sb
-
-
-def env_for(sb: Sandbox, **extra: str) -> dict[str, str]:
-    return {"JUICED_API_URL": sb.url, "JUICED_API_KEY": KEY, "JUICED_API_SECRET": SECRET} | extra
-
-
-def assert_no_secret(*texts: str) -> None:
-    for text in texts:
-        assert SECRET not in text
-        assert KEY not in text
 
 
 def test_upload_all_created_exits_0(tmp_path: Path, sandbox: Sandbox) -> None:

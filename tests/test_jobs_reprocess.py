@@ -17,7 +17,7 @@ from jobs.ledger import Ledger
 from jobs.reprocess import reprocess_job
 from jobs.runner import run_job
 from jobs.state import JobBusy, JobLock, JobPaths, read_log
-from tests.test_jobs_support import emails, load_job, write_job_file, write_leads
+from tests.support.jobs import emails, load_job, write_job_file, write_leads
 from uploader.sandbox import Sandbox, SandboxConfig, Scripted
 from uploader.settings import RetryPolicy, UploadSettings
 

@@ -18,7 +18,7 @@ from jobs import runner
 from jobs.ledger import DONE, ERROR, STARTED, Ledger
 from jobs.runner import run_job
 from jobs.state import JobLock, JobPaths, read_log
-from tests.test_jobs_support import (
+from tests.support.jobs import (
     JOBS_CLI,
     load_job,
     subprocess_env,

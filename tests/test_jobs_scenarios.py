@@ -19,7 +19,7 @@ import pytest
 from jobs.ledger import STARTED, Ledger
 from jobs.runner import run_job
 from jobs.state import JobPaths, read_log
-from tests.test_jobs_support import (
+from tests.support.jobs import (
     JOBS_CLI,
     age,
     emails,

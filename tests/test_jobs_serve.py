@@ -18,7 +18,7 @@ from jobs.config import JobConfig
 from jobs.report import RunSummary
 from jobs.serve import Scheduler, crontab_entry
 from jobs.state import JobPaths, read_log
-from tests.test_jobs_support import (
+from tests.support.jobs import (
     JOBS_CLI,
     REPO,
     emails,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import lead_rows, write_csv
-from tests.test_cli import env_for, leadup
-from tests.test_resilience import results_of
+from tests.support.cli import env_for, leadup
+from tests.support.leads import lead_rows, results_of, write_csv
 from uploader.sandbox import SandboxConfig, sandbox_in_thread
 
 

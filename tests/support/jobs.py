@@ -1,7 +1,6 @@
-"""Helpers shared by the jobs tests (job files, lead files, a webhook receiver); no tests here.
+"""For the jobs tests: job files, small lead files, a subprocess environment, a webhook receiver.
 
-They are plain functions and context managers, not fixtures, so other modules import them
-without pytest's fixture shadowing.
+Plain functions and context managers, not fixtures.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from aiohttp import web
 
 from jobs.config import JobConfig, load_jobs_file
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # `leadup jobs ...` without depending on the leadup console script being wired yet.
 JOBS_CLI = [
@@ -32,7 +31,7 @@ JOBS_CLI = [
 HEADER = ["First Name", "Last Name", "Email", "Phone", "Zip Code"]
 
 
-def lead_rows(start: int, count: int) -> list[list[str]]:
+def _lead_rows(start: int, count: int) -> list[list[str]]:
     """Distinct valid leads: email person<i>@example.com, a unique valid phone."""
     return [
         [
@@ -51,7 +50,7 @@ def write_leads(path: Path, start: int, count: int) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
-        writer.writerows(lead_rows(start, count))
+        writer.writerows(_lead_rows(start, count))
     return path
 
 
