@@ -26,7 +26,7 @@ def test_upload_all_created_exits_0(tmp_path: Path, sandbox: Sandbox) -> None:
     assert "Traceback" not in done.stderr
     assert sandbox.state.created_count == 12
     results = (tmp_path / "leads.results.csv").read_text(encoding="utf-8-sig")
-    journal = (tmp_path / "leads.results.csv.journal").read_bytes().decode("latin-1")
+    journal = (tmp_path / ".leadup" / "leads.results.csv.journal").read_bytes().decode("latin-1")
     assert_no_secret(done.stdout, done.stderr, results, journal)
     assert len(results.splitlines()) == 13
 
@@ -49,7 +49,7 @@ def test_refused_credentials_exit_3_without_leaking(tmp_path: Path, sandbox: San
     assert sandbox.state.count(401) <= 8
     results = (tmp_path / "leads.results.csv").read_text(encoding="utf-8-sig")
     assert_no_secret(done.stdout, done.stderr, results)
-    assert "to resume" in done.stdout
+    assert "run the same command again" in done.stdout
 
 
 def test_bearer_token_works(tmp_path: Path, sandbox: Sandbox) -> None:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from uploader.errors import JournalError, JournalWriteError
+from uploader.errors import JournalError, JournalMismatch, JournalWriteError
 from uploader.journal import Journal, JournalWriter
 from uploader.journal import schema as journal_db
 from uploader.journal import store as journal_module
@@ -307,10 +307,12 @@ def test_reopening_resumes_where_it_stopped(make_journal: MakeJournal, tmp_path:
 def test_a_changed_input_is_refused_unless_restarted(make_journal: MakeJournal, tmp_path: Path):
     make_journal(10).close()
     path = tmp_path / "out.journal"
-    with pytest.raises(
-        JournalError, match=r"new\.csv changed since this journal was started.*--restart"
-    ):
+    with pytest.raises(JournalMismatch, match=r"was made from leads\.csv") as refused:
         Journal.open(path, input_sha256=OTHER_SHA, input_name="new.csv", columns=COLUMNS)
+    assert refused.value.other_file and refused.value.journal_input == "leads.csv"
+    with pytest.raises(JournalMismatch, match=r"leads\.csv changed since") as refused:
+        Journal.open(path, input_sha256=OTHER_SHA, input_name="leads.csv", columns=COLUMNS)
+    assert not refused.value.other_file
     with pytest.raises(JournalError, match=r"different columns.*--restart"):
         Journal.open(path, input_sha256=SHA, input_name="leads.csv", columns=("Email",))
     with Journal.open(path, input_sha256=OTHER_SHA, input_name="new.csv", columns=COLUMNS,

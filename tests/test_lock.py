@@ -63,9 +63,10 @@ def test_a_holder_killed_with_9_leaves_no_lock(tmp_path: Path):
     with hold_in_another_process(results) as child:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    assert (tmp_path / "leads.results.csv.lock").exists()  # the file stays: not a lock
+    assert (tmp_path / ".leadup" / "leads.results.csv.lock").exists()  # stays, but not a lock
     with OutputLock(results):
         pass
+    assert not (tmp_path / ".leadup" / "leads.results.csv.lock").exists()  # removed when done
 
 
 def test_the_same_process_cannot_take_it_twice(tmp_path: Path):
@@ -76,4 +77,5 @@ def test_the_same_process_cannot_take_it_twice(tmp_path: Path):
     assert not first.held
     with OutputLock(results) as again:
         assert stat.S_IMODE(again.path.stat().st_mode) == 0o600
-    assert again.path.read_text() == ""  # no stale pid once released
+        assert stat.S_IMODE(again.path.parent.stat().st_mode) == 0o700
+    assert not again.path.exists()  # no stale pid, no file left beside the results

@@ -162,7 +162,7 @@ async def test_500_to_everything_then_resumed_by_the_same_command(tmp_path: Path
         first = await asyncio.to_thread(leadup, "upload", str(path), env=env_for(sb))
         assert time.monotonic() - started < 120
         assert first.returncode == 3, first.stderr
-        assert "--max-unknown 20" in first.stdout and "to resume" in first.stdout
+        assert "--max-unknown 20" in first.stdout and "run the same command again" in first.stdout
         counts = Counter(line["outcome"] for line in results_of(tmp_path / "leads.results.csv"))
         assert counts == {"unknown": 20, "pending": 40}
         sb.reconfigure(error_500_ratio=0.0)

@@ -20,6 +20,7 @@ import pytest
 from tests.support.cli import KEY, SECRET, env_for, leadup
 from tests.support.leads import lead_rows, results_of, write_csv
 from tests.support.sandbox import fast_settings, running_sandbox, upload
+from uploader.errors import ResendNeedsConfirmation, UsageError
 from uploader.model import Outcome
 from uploader.run import default_results_path, journal_path_for
 from uploader.sandbox import Sandbox, SandboxConfig, Scripted, sandbox_in_thread
@@ -65,6 +66,7 @@ def slow_sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)
 def test_killed_twice_then_resumed(tmp_path: Path, slow_sandbox: Sandbox) -> None:
     rows = 400
     path = write_csv(tmp_path / "leads.csv", lead_rows(rows))
@@ -88,6 +90,8 @@ def test_killed_twice_then_resumed(tmp_path: Path, slow_sandbox: Sandbox) -> Non
     assert len(created_on_server) >= rows - len(unknown)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(60)
 def test_ctrl_c_stops_within_3_seconds_and_next_run_completes(
     tmp_path: Path, slow_sandbox: Sandbox
 ) -> None:
@@ -99,7 +103,7 @@ def test_ctrl_c_stops_within_3_seconds_and_next_run_completes(
     stdout, stderr = process.communicate(timeout=10)
     assert time.monotonic() - asked < 3
     assert process.returncode == 3, stderr
-    assert "to resume" in stdout and "Traceback" not in stderr
+    assert "run the same command again" in stdout and "Traceback" not in stderr
     lines = results_of(default_results_path(path))
     assert {line["outcome"] for line in lines} <= {"created", "pending"}
     done = leadup("upload", str(path), "--rate", "400", env=env_for(slow_sandbox))
@@ -108,6 +112,8 @@ def test_ctrl_c_stops_within_3_seconds_and_next_run_completes(
     assert {line["outcome"] for line in lines} == {"created"}
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(60)
 def test_second_ctrl_c_stops_at_once_in_flight_unknown(tmp_path: Path) -> None:
     config = SandboxConfig(api_key=KEY, api_secret=SECRET, latency_s=5)
     with sandbox_in_thread(config) as sb:
@@ -251,6 +257,7 @@ async def test_a_storm_of_503s_slows_down_but_never_stops_the_run(tmp_path: Path
     assert report.counts[Outcome.FAILED] == 30 and sb.state.created_count == 0
 
 
+@pytest.mark.slow
 async def test_adaptive_rate_backs_off_and_stays_mostly_clear_of_429(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "leads.csv", lead_rows(150))
     async with running_sandbox(rate_limit_per_s=40) as sb:
@@ -260,6 +267,7 @@ async def test_adaptive_rate_backs_off_and_stays_mostly_clear_of_429(tmp_path: P
     assert not sb.state.keys_created_twice()
 
 
+@pytest.mark.slow
 def test_second_run_on_a_held_output_is_refused(tmp_path: Path, slow_sandbox: Sandbox) -> None:
     path = write_csv(tmp_path / "leads.csv", lead_rows(100))
     first = start_upload(path, slow_sandbox, "--rate", "20")
@@ -278,10 +286,15 @@ async def test_changed_input_is_refused_unless_restart(tmp_path: Path) -> None:
     async with running_sandbox() as sb:
         await upload(path, sb)
         write_csv(path, lead_rows(4))
-        with pytest.raises(Exception, match="restart"):
+        with pytest.raises(UsageError, match=r"changed since its upload.*--output.*--restart"):
             await upload(path, sb)
-        report = await upload(path, sb, restart=True)
+        with pytest.raises(ResendNeedsConfirmation, match="3 rows were already created"):
+            await upload(path, sb, restart=True)
+        report = await upload(path, sb, restart=True, resend_created=True)
     assert report.rows == 4
+    kept = [p.name for p in tmp_path.glob("leads.results.*.csv")]
+    assert len(kept) == 1 and len(results_of(tmp_path / kept[0])) == 3  # the earlier results
+    assert "the earlier results are kept as" in report.notes[0]
 
 
 async def test_resume_with_different_options_is_refused(tmp_path: Path) -> None:
@@ -292,7 +305,9 @@ async def test_resume_with_different_options_is_refused(tmp_path: Path) -> None:
         await upload(path, sb)
         with pytest.raises(Exception, match="differ from the run"):
             await upload(path, sb, prepare=PrepareOptions(is_test=True))
-        report = await upload(path, sb, prepare=PrepareOptions(is_test=True), restart=True)
+        report = await upload(
+            path, sb, prepare=PrepareOptions(is_test=True), restart=True, resend_created=True
+        )
     assert report.rows == 3
 
 

@@ -4,7 +4,9 @@
     ├── UsageError                   exit 2: bad options, configuration or input; nothing sent
     │   ├── ConfigError              settings, credentials, mapping or job file
     │   ├── InputError               the lead file itself (names file, row, column)
-    │   └── JournalError             the journal does not fit this run (input changed, locked)
+    │   ├── JournalError             the journal does not fit this run (input changed, locked)
+    │   │   └── JournalMismatch      it was made from another file, or this one changed since
+    │   └── ResendNeedsConfirmation  --restart would send created rows again: ask first
     ├── StopRun                      exit 3: the run stopped before finishing (resume it)
     │   └── JournalWriteError        the journal could not be written (disk full, ...)
     └── TransportError               one request went wrong (translated from aiohttp)
@@ -63,6 +65,24 @@ class InputError(UsageError):
 
 class JournalError(UsageError):
     """The journal beside the results file does not fit this run."""
+
+
+class JournalMismatch(JournalError):
+    """The journal was made from another file (`other_file`), or this file changed since."""
+
+    def __init__(self, message: str, *, journal_input: str, other_file: bool) -> None:
+        super().__init__(message)
+        self.journal_input = journal_input
+        self.other_file = other_file
+
+
+class ResendNeedsConfirmation(UsageError):
+    """Starting over would send rows that were already created (and paid for) again."""
+
+    def __init__(self, message: str, *, created: int, total_price: float) -> None:
+        super().__init__(message)
+        self.created = created
+        self.total_price = total_price
 
 
 class StopRun(LeadupError):

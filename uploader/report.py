@@ -45,6 +45,16 @@ class QuoteSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class NextStep:
+    """What to do about the rows of one outcome, and the exact command that does it."""
+
+    outcome: Outcome
+    rows: int
+    advice: str  # in plain words
+    command: str = ""  # runs as printed (paths of this run, leadup as it was invoked)
+
+
+@dataclass(frozen=True, slots=True)
 class UploadReport:
     """What an upload (or a retry) did, for the summary, logs and exit code."""
 
@@ -65,6 +75,8 @@ class UploadReport:
     stopped: str = ""  # why the run stopped before finishing ("" when it finished)
     resume_hint: str = ""  # the command that resumes it
     notes: list[str] = field(default_factory=list)
+    next_steps: tuple[NextStep, ...] = ()  # per outcome that needs action
+    already_finished: bool = False  # resumed a finished upload: nothing was sent this time
 
     @property
     def rows(self) -> int:

@@ -11,7 +11,9 @@ from uploader import run
 from uploader.sandbox import Sandbox, SandboxConfig
 from uploader.settings import ApiSettings, RatePolicy, RetryPolicy, UploadSettings
 
-_REQUEST_KEYS = frozenset({"output_path", "read", "prepare", "mapping_path", "restart"})
+_REQUEST_KEYS = frozenset(
+    {"output_path", "read", "prepare", "mapping_path", "restart", "resend_created"}
+)
 
 
 def fast_settings(sandbox: Sandbox, **overrides: Any) -> UploadSettings:

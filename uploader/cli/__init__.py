@@ -11,7 +11,9 @@ target API, errors to exit codes); the commands are here.
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,15 @@ from uploader.cli.options import (
     read_options_from,
     run_options,
 )
-from uploader.cli.running import errors_to_exit_codes, execute, finish, out_console
+from uploader.cli.running import (
+    errors_to_exit_codes,
+    execute,
+    finish,
+    out_console,
+    program,
+    this_command,
+)
+from uploader.errors import ResendNeedsConfirmation
 from uploader.model import Outcome
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
@@ -110,7 +120,14 @@ def retry(
         include.add(Outcome.INVALID)
 
     async def call(settings: UploadSettings, control: RunControl) -> UploadReport:
-        return await run.retry(results, settings, include=include, control=control)
+        return await run.retry(
+            results,
+            settings,
+            include=include,
+            control=control,
+            program=program(),
+            command=this_command(),
+        )
 
     finish(execute(call, opts))
 
@@ -183,8 +200,19 @@ def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, An
             prepare=prepare,
             mapping_path=opts["mapping_path"],
             restart=restart,
+            resend_created=opts["resend_created"],
+            program=program(),
+            command=this_command(),
         )
-        return await run.upload(request, control)
+        try:
+            return await run.upload(request, control)
+        except ResendNeedsConfirmation as exc:
+            if not (sys.stdin.isatty() and sys.stderr.isatty()):
+                raise
+            asked = f"{exc} Start over and send them again?"
+            if not await asyncio.to_thread(click.confirm, asked, default=False, err=True):
+                raise
+            return await run.upload(replace(request, resend_created=True), control)
 
     finish(execute(call, opts))
 

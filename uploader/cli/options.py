@@ -184,7 +184,14 @@ def run_options(output_help: str) -> Callable[[Any], Any]:
             help=output_help,
         ),
         click.option(
-            "--restart", is_flag=True, help="Discard this output's journal and start over."
+            "--restart",
+            is_flag=True,
+            help="Start this file over (the earlier results are kept under a dated name).",
+        ),
+        click.option(
+            "--resend-created",
+            is_flag=True,
+            help="With --restart: send again rows that were already created (asked on a terminal).",
         ),
     )
 

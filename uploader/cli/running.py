@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import shlex
+import shutil
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -65,8 +66,24 @@ def execute(call: Call, opts: dict[str, Any]) -> UploadReport:
         except asyncio.CancelledError:
             err_console.print("leadup: stopped at once; run the same command again to resume")
             sys.exit(3)
-    # Credentials are never on the command line, so the command itself is safe to show.
-    return replace(report, resume_hint=" ".join(shlex.quote(a) for a in ["leadup", *sys.argv[1:]]))
+    return replace(report, resume_hint=this_command())
+
+
+def program() -> str:
+    """How the person ran leadup, ready for a shell: `leadup` when that is what PATH finds,
+    else the path they typed (`.venv/bin/leadup`), or `python -m uploader`."""
+    argv0 = sys.argv[0] if sys.argv else "leadup"
+    if argv0.endswith("__main__.py") or argv0 == "-m":
+        return f"{shlex.quote(sys.executable)} -m uploader"
+    found = shutil.which("leadup")
+    if found and os.path.realpath(found) == os.path.realpath(shutil.which(argv0) or argv0):
+        return "leadup"
+    return shlex.quote(argv0)
+
+
+def this_command() -> str:
+    """This very command, ready to run again (credentials are never on the command line)."""
+    return " ".join([program(), *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 def _tell(message: str) -> None:

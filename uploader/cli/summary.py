@@ -23,8 +23,15 @@ OUTCOME_STYLE = {
 }
 
 
+def plural(n: int, word: str) -> str:
+    """`1 row`, `2 rows`, `1 retry`, `3 retries`."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
 def render_summary(report: UploadReport, console: Console) -> None:
-    """The end-of-run summary: outcomes, lead statuses, money, speed, and where the file is."""
+    """The end-of-run summary: outcomes, lead statuses, money, speed, what to do next."""
     table = Table(title="leadup summary", show_header=True, header_style="bold")
     table.add_column("outcome")
     table.add_column("rows", justify="right")
@@ -33,26 +40,38 @@ def render_summary(report: UploadReport, console: Console) -> None:
             table.add_row(f"[{OUTCOME_STYLE[outcome]}]{outcome.value}", str(report.counts[outcome]))
     table.add_row("[bold]total", f"[bold]{report.rows}")
     console.print(table)
+    earlier = " (earlier runs)" if report.already_finished else ""
     if report.status_counts:
         statuses = ", ".join(
             f"{k or '(none)'} {v}" for k, v in sorted(report.status_counts.items())
         )
-        console.print(f"lead status:   {statuses}")
-    console.print(f"total price:   {report.total_price:.2f}")
-    speed = report.sent_this_run / report.duration_s if report.duration_s > 0 else 0.0
-    console.print(
-        f"this run:      {report.sent_this_run} rows in {report.duration_s:.1f}s "
-        f"({speed:.1f} rows/s), {report.requests} requests"
-        + (f" ({report.pings} pings)" if report.pings else "")
-        + f", {report.retries} retries, {report.rate_limited} answered 429"
-        + (f", {report.overloaded} answered 503/408/425" if report.overloaded else "")
-    )
+        console.print(f"lead status:   {statuses}{earlier}", markup=False)
+    console.print(f"total price:   {report.total_price:.2f}{earlier}")
+    if report.already_finished:
+        console.print("this run:      already finished: nothing sent")
+    else:
+        speed = report.sent_this_run / report.duration_s if report.duration_s > 0 else 0.0
+        console.print(
+            f"this run:      {plural(report.sent_this_run, 'row')} in {report.duration_s:.1f}s "
+            f"({speed:.1f} rows/s), {plural(report.requests, 'request')}"
+            + (f" ({plural(report.pings, 'ping')})" if report.pings else "")
+            + f", {plural(report.retries, 'retry')}, {report.rate_limited} answered 429"
+            + (f", {report.overloaded} answered 503/408/425" if report.overloaded else "")
+        )
     if report.quote is not None:
         render_quote(report.quote, console)
     for note in report.notes:
         console.print(f"note:          {note}", markup=False)
-    console.print(f"results file:  {report.results_path}")
+    console.print(f"results file:  {report.results_path}", markup=False)
     if report.stopped:
         console.print(Text.assemble(("stopped:", "bold yellow"), f"       {report.stopped}"))
-    if report.resume_hint and report.exit_code == 3:
-        console.print(f"to resume:     {report.resume_hint}")
+    if report.next_steps:
+        console.print("[bold]next steps:[/]")
+        for step in report.next_steps:
+            head = Text.assemble(
+                (f"  {plural(step.rows, 'row')} {step.outcome.value}", OUTCOME_STYLE[step.outcome]),
+                f": {step.advice}",
+            )
+            console.print(head)
+            if step.command:
+                console.print(Text(f"    {step.command}"), soft_wrap=True)

@@ -228,6 +228,16 @@ def tighten_modes(path: Path) -> None:
     tighten_sqlite_modes(path)
 
 
+def move_journal(path: Path, to: Path) -> None:
+    """Rename a journal and its WAL side files together (never while it is open)."""
+    to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for file, target in zip(
+        (path, *sqlite_side_files(path)), (to, *sqlite_side_files(to)), strict=True
+    ):
+        if file.exists():
+            file.rename(target)
+
+
 def remove_journal(path: Path) -> None:
     """Delete a journal and its WAL side files (for --restart)."""
     for file in (path, *sqlite_side_files(path)):

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from uploader.errors import JournalError, JournalWriteError
+from uploader.errors import JournalError, JournalMismatch, JournalWriteError
 from uploader.journal import schema as jdb
 from uploader.model import Lead, Outcome, RowResult, idempotency_key
 
@@ -151,9 +151,12 @@ class Journal:
 
     def _check_fits(self, sha: str, name: str, columns: tuple[str, ...]) -> None:
         if sha != self.input_sha256:
-            raise JournalError(
-                f"{name} changed since this journal was started (journal {self.input_sha256[:12]},"
-                f" file now {sha[:12]}); {_RESTART_HINT}"
+            other = Path(name).resolve() != Path(self.input_name).resolve()
+            what = f"was made from {self.input_name}" if other else f"{name} changed since"
+            raise JournalMismatch(
+                f"{self.path} {what} (content {self.input_sha256[:12]}, now {sha[:12]})",
+                journal_input=self.input_name,
+                other_file=other,
             )
         if columns != self.columns:
             raise JournalError(

@@ -1,9 +1,10 @@
 """One run per output (or per job): an exclusive lock file naming the process holding it.
 
 `flock` belongs to the open file, so the kernel releases it when the process ends, however
-it ends: a lock file left by a run that died is not a lock, and needs no cleaning up. The
-file itself is never deleted, since unlinking a lock file lets two runs lock two different
-files of the same name.
+it ends: a lock file left by a run that died is not a lock. A run that ends well removes the
+file. Unlinking a lock file could let two runs lock two different files of one name (one
+locks the old inode just before it is unlinked, the next creates a new one), so a run that
+took the lock checks that the name still leads to the inode it locked, and tries again if not.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from pathlib import Path
 from types import TracebackType
 
 from uploader.errors import JournalError
+from uploader.run.request import state_folder_for
 
 _FILE_MODE = 0o600
 _PID_WAIT_S = 0.2  # how long to wait for a new holder to write its pid
 
 
 def lock_path_for(results_path: Path) -> Path:
-    """The lock file beside a results file."""
-    return results_path.with_name(results_path.name + ".lock")
+    """The lock file of a results file, in the hidden folder beside it."""
+    return state_folder_for(results_path) / (results_path.name + ".lock")
 
 
 class PidLock:
@@ -50,27 +52,32 @@ class PidLock:
         """Take the lock, or raise `busy(pid)` naming the process that has it."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this lock")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(fd)
-            os.close(fd)
-            raise self._busy(holder) from None
-        except BaseException:
-            os.close(fd)
-            raise
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _holder(fd)
+                os.close(fd)
+                raise self._busy(holder) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            if _still_named(fd, self.path):
+                break
+            os.close(fd)  # its last holder removed it as we locked it: lock the new one
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
-        """Let the next run in; the file stays (see the module docstring)."""
+        """Let the next run in, and remove the file (see the module docstring)."""
         fd, self._fd = self._fd, None
         if fd is not None:
             with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)  # no stale pid for the next reader to show
+                if _still_named(fd, self.path):
+                    self.path.unlink()
             os.close(fd)  # closing the last descriptor releases the flock
 
     def __enter__(self) -> PidLock:
@@ -84,6 +91,14 @@ class PidLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _still_named(fd: int, path: Path) -> bool:
+    """The locked file is still the one `path` names (nobody removed it meanwhile)."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _holder(fd: int) -> str:

@@ -14,13 +14,19 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
-from uploader.errors import JournalError, UsageError
+from uploader.errors import JournalError, JournalMismatch, UsageError
 from uploader.events import Notice, NoticeKind, RowsLoaded, RunFinished
 from uploader.journal import Journal
 from uploader.model import Outcome
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
 from uploader.run.dispatch import dispatch_and_render
+from uploader.run.guards import (
+    adopt_legacy_journal,
+    explain_mismatch,
+    prepare_restart,
+    refuse_results_file,
+)
 from uploader.run.load import (
     EDITABLE,
     apply_fixes,
@@ -31,6 +37,7 @@ from uploader.run.load import (
     read_and_map,
 )
 from uploader.run.lock import OutputLock
+from uploader.run.next_steps import next_steps
 from uploader.run.request import UploadRequest, journal_path_for
 from uploader.send.transport import LeadTransport
 from uploader.settings import UploadSettings
@@ -45,19 +52,27 @@ async def upload(
     """Upload one file (or resume its upload) and render its results file.
 
     `control` carries stop and abort requests in and events out. Raises UsageError (exit 2)
-    before anything is sent when the file, mapping or options are wrong; otherwise returns a
-    report, also when the run stopped early. `transport` replaces HTTP (tests).
+    before anything is sent when the file, mapping or options are wrong, or would send rows
+    again (see uploader/run/guards.py); otherwise returns a report, also when the run stopped
+    early. `transport` replaces HTTP (tests).
     """
     control = control or RunControl()
     started = time.monotonic()
     results_path = request.results_path
     refuse_overwriting_input(request.input_path, results_path)
     results_path.parent.mkdir(parents=True, exist_ok=True)
+    adopt_legacy_journal(results_path)
     notes: list[str] = []
     with OutputLock(results_path):
         table, mapping, detected = await read_and_map(request)
+        refuse_results_file(request.input_path, table.columns, request.program)
         control.emit(detected)
-        journal = open_journal(request, table)
+        if request.restart and (kept := prepare_restart(request)) is not None:
+            notes.append(f"the earlier results are kept as {kept.name}")
+        try:
+            journal = open_journal(request, table)
+        except JournalMismatch as exc:
+            raise explain_mismatch(exc, request) from None
         try:
             resumed = journal.loaded
             if resumed:
@@ -65,6 +80,7 @@ async def upload(
                 notes.extend(_recover(journal, request.settings))
             else:
                 await load_unless_stopped(journal, table, mapping, request, control.stopping)
+            finished_before = resumed and not journal.pending_count()
             _announce(control, journal, resumed, notes)
             report = await dispatch_and_render(
                 journal,
@@ -77,6 +93,19 @@ async def upload(
             )
         finally:
             journal.close()
+    ping = request.settings.ping
+    report = replace(
+        report,
+        already_finished=finished_before,
+        next_steps=next_steps(
+            report.counts,
+            results_path=results_path,
+            input_path=request.input_path,
+            program=request.program,
+            again=request.command,
+            floor=ping.min_price if ping is not None and not ping.post else None,
+        ),
+    )
     control.emit(RunFinished(report))
     return report
 
@@ -88,13 +117,19 @@ async def retry(
     include: Collection[Outcome] = (Outcome.FAILED,),
     control: RunControl | None = None,
     transport: LeadTransport | None = None,
+    program: str = "leadup",
+    command: str = "",
 ) -> UploadReport:
-    """Resend the rows of a results file whose outcome is in `include`; never a created one."""
+    """Resend the rows of a results file whose outcome is in `include`; never a created one.
+
+    The report's notes say which rows were not resent, and which flag would resend them.
+    """
     control = control or RunControl()
     wanted = frozenset(include)
     if Outcome.CREATED in wanted:
         raise UsageError("created rows are never resent")
     started = time.monotonic()
+    adopt_legacy_journal(results_path)
     journal_path = journal_path_for(results_path)
     if not journal_path.exists():
         raise JournalError(
@@ -111,7 +146,8 @@ async def retry(
                 notes.append(f"{fixed} rows re-read from the edited results file")
             settings = replace(settings, ping=ping_of(journal, settings.ping))
             requeued = journal.requeue(wanted - EDITABLE)
-            notes.append(f"{requeued + fixed} rows to resend")
+            notes.append(f"{_rows(requeued + fixed)} to send again")
+            notes.extend(_not_resent(journal.counts(), wanted))
             _announce(control, journal, True, notes)
             report = await dispatch_and_render(
                 journal,
@@ -124,8 +160,39 @@ async def retry(
             )
         finally:
             journal.close()
+    report = replace(
+        report,
+        next_steps=next_steps(
+            report.counts,
+            results_path=results_path,
+            input_path=Path(report.input_path),
+            program=program,
+            again=command,
+        ),
+    )
     control.emit(RunFinished(report))
     return report
+
+
+_FLAGS = {
+    Outcome.UNKNOWN: "--include-unknown (after checking them on the platform)",
+    Outcome.REJECTED: "--include-rejected (after fixing them)",
+    Outcome.INVALID: "--include-invalid (after fixing them)",
+    Outcome.HELD: "--include-held",
+}
+
+
+def _not_resent(counts: dict[Outcome, int], wanted: frozenset[Outcome]) -> list[str]:
+    """What a retry left alone, and the flag that would have sent it."""
+    return [
+        f"not sent again: {_rows(counts[outcome])} {outcome.value}; add {flag}"
+        for outcome, flag in _FLAGS.items()
+        if counts.get(outcome) and outcome not in wanted
+    ]
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _recover(journal: Journal, settings: UploadSettings) -> list[str]:

@@ -1,19 +1,33 @@
-"""`leadup sandbox`: serve the fake Juiced API until SIGINT or SIGTERM."""
+"""`leadup sandbox`: serve the fake Juiced API until SIGINT or SIGTERM.
+
+Signals mean what they mean everywhere (`uploader.run.signals`): the first closes gracefully
+(stop listening, answer the requests being handled, for up to GRACE_S), the second closes now
+(requests being handled are dropped), the third leaves at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import shlex
-import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from uploader.run.signals import Notices, stop_on_signals
 from uploader.sandbox.config import SandboxConfig
 
+if TYPE_CHECKING:
+    from uploader.sandbox.runner import Sandbox
+
 RATIO = click.FloatRange(0.0, 1.0)
+GRACE_S = 10.0  # a graceful close waits this long for requests being answered (--latency-ms)
+NOTICES = Notices(
+    stopping="stopping: answering the requests being handled (Ctrl-C again to stop now)",
+    aborting="stopping now: requests being handled are dropped",
+    leaving="leaving at once",
+)
 
 
 @click.command("sandbox")
@@ -171,37 +185,67 @@ def sandbox_command(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    # KeyboardInterrupt only where signal handlers cannot be installed (Windows).
-    with contextlib.suppress(KeyboardInterrupt):
+    # KeyboardInterrupt only where signal handlers cannot be installed (Windows); a third
+    # signal cancels the serving task.
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(_serve(config, host, port))
+
+
+class _Shutdown:
+    """What the signals ask of the sandbox: `stop()` closes gracefully, `abort()` at once."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self.aborting = asyncio.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def abort(self) -> None:
+        self.stopping.set()
+        self.aborting.set()
+
+
+def _say(message: str) -> None:
+    click.echo(f"leadup sandbox: {message}", err=True)
 
 
 async def _serve(config: SandboxConfig, host: str, port: int) -> None:
     from uploader.sandbox.runner import Sandbox  # aiohttp only when the command runs
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-    sandbox = Sandbox(config, host=host, port=port)
-    try:
-        await sandbox.start()
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-        ) from exc
-    try:
-        _announce(sandbox.url, config)
-        await stop.wait()
-    finally:
-        await sandbox.close()
+    shutdown = _Shutdown()
+    with stop_on_signals(shutdown, tell=_say, notices=NOTICES):
+        sandbox = Sandbox(config, host=host, port=port, shutdown_timeout_s=GRACE_S)
+        try:
+            await sandbox.start()
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from exc
+        try:
+            _announce(sandbox.url, config)
+            await shutdown.stopping.wait()
+        finally:
+            await _close(sandbox, shutdown)
     state = sandbox.state
     click.echo(
         f"leadup sandbox stopped: {state.request_count} requests, "
         f"{state.created_count} leads created",
         err=True,
     )
+
+
+async def _close(sandbox: Sandbox, shutdown: _Shutdown) -> None:
+    """Close gracefully, unless an abort comes first (or already came): then stop waiting;
+    the requests still being handled are cancelled as the event loop ends."""
+    closing = asyncio.ensure_future(sandbox.close())
+    aborted = asyncio.ensure_future(shutdown.aborting.wait())
+    try:
+        await asyncio.wait({closing, aborted}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        aborted.cancel()
+        closing.cancel()
+        await asyncio.wait({closing})  # its end, without its CancelledError
 
 
 def _announce(url: str, config: SandboxConfig) -> None:

@@ -1,0 +1,65 @@
+"""What to do next, per outcome that needs action: advice in plain words and a command that
+runs as printed (this run's paths, and leadup as the person invoked it)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from uploader.model import Outcome
+from uploader.report import NextStep
+
+_RETRY = {
+    Outcome.FAILED: ("never reached the API, so they are safe to send again", ""),
+    Outcome.UNKNOWN: (
+        "may have been created: check them on the platform first, then send the missing ones",
+        "--include-unknown",
+    ),
+    Outcome.REJECTED: (
+        "refused by the API (see the error column): fix those cells in the results file, then",
+        "--include-rejected",
+    ),
+    Outcome.INVALID: (
+        "not sent: fix the cells the error column names in the results file, then",
+        "--include-invalid",
+    ),
+    Outcome.HELD: ("held back by the floor or the ping: to price them again", "--include-held"),
+}
+
+
+def next_steps(
+    counts: Mapping[Outcome, int],
+    *,
+    results_path: Path,
+    input_path: Path,
+    program: str = "leadup",
+    again: str = "",
+    floor: float | None = None,
+) -> tuple[NextStep, ...]:
+    """The steps for these counts, in the order a person should take them; `program` is how
+    leadup is run and `again` this run's own command, both ready for a shell."""
+    steps: list[NextStep] = []
+    if counts.get(Outcome.PENDING):
+        steps.append(
+            NextStep(
+                Outcome.PENDING,
+                counts[Outcome.PENDING],
+                "not sent, because the run stopped first: run the same command again",
+                again or f"{program} upload {shlex.quote(str(input_path))}",
+            )
+        )
+    for outcome, (advice, flag) in _RETRY.items():
+        if counts.get(outcome):
+            command = f"{program} retry {shlex.quote(str(results_path))}"
+            steps.append(NextStep(outcome, counts[outcome], advice, f"{command} {flag}".rstrip()))
+    if counts.get(Outcome.QUOTED) and floor is not None:
+        steps.append(
+            NextStep(
+                Outcome.QUOTED,
+                counts[Outcome.QUOTED],
+                "priced, nothing sold: to sell the leads at or above the floor",
+                f"{program} upload {shlex.quote(str(input_path))} --min-price {floor:g}",
+            )
+        )
+    return tuple(steps)
