@@ -142,6 +142,7 @@ async def test_overlapping_runs_one_is_refused(tmp_path: Path, sandbox: Sandbox)
     assert [x["message"] for x in busy] == ["another run is active"]
 
 
+@pytest.mark.slow
 async def test_a_run_killed_mid_file_resumes_and_sends_every_row_once(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
@@ -209,6 +210,7 @@ async def test_webhook_receives_the_summary(tmp_path: Path, sandbox: Sandbox) ->
     assert (job.inbox / "more.csv").exists()
 
 
+@pytest.mark.slow
 async def test_sigterm_stops_a_run_gracefully_and_the_next_run_finishes(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:

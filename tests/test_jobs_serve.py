@@ -217,6 +217,7 @@ def _leadup_jobs_wired() -> str | None:
     return script if probe.returncode == 0 else None
 
 
+@pytest.mark.slow
 async def test_real_leadup_crontab_line_sends_a_dropped_file(tmp_path: Path) -> None:
     script = await asyncio.to_thread(_leadup_jobs_wired)
     if script is None:

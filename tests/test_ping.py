@@ -306,6 +306,7 @@ def test_min_price_implies_ping_on_the_command_line(tmp_path: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)
 def test_kill_9_mid_ping_post_then_resume_posts_nothing_twice_nor_re_pings_posted_rows(
     tmp_path: Path,
 ):

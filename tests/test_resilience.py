@@ -243,6 +243,8 @@ async def test_circuit_breaker_stops_when_the_api_is_down(tmp_path: Path) -> Non
     assert report.counts[Outcome.PENDING] == 200 - requests
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(60)
 async def test_a_storm_of_503s_slows_down_but_never_stops_the_run(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "leads.csv", lead_rows(30))
     async with running_sandbox(error_503_ratio=1.0) as sb:

@@ -226,6 +226,7 @@ async def test_401_mid_run_then_resume_with_good_credentials(lead_file) -> None:
     assert sb.state.created_count == 30 and not sb.state.keys_created_twice()
 
 
+@pytest.mark.slow
 async def test_pacing_40_per_s_against_44_gets_no_429(lead_file) -> None:
     path = lead_file(120)
     async with running_sandbox(rate_limit_per_s=44) as sb:
@@ -266,6 +267,7 @@ async def test_second_run_resumes_and_sends_nothing(lead_file) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)
 async def test_2000_rows_through_a_faulty_server(tmp_path: Path) -> None:
     """Issue 2's bar: 5% 500s, 5% 503s, 3% dropped connections."""
     path = write_csv(tmp_path / "big.csv", lead_rows(2000))
