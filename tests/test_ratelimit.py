@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import selectors
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.virtual_time import run_virtual
 from uploader.send.pacer import Pacer, parse_retry_after
 from uploader.settings import RatePolicy
-
-T = TypeVar("T")
 
 
 class FakeClock:
@@ -36,44 +34,6 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds + self._overshoot_s()
-
-
-class _JumpingSelector(selectors.SelectSelector):
-    """When nothing is ready, jump the loop's clock by the timeout instead of waiting."""
-
-    def __init__(self, loop: VirtualTimeLoop) -> None:
-        super().__init__()
-        self._loop = loop
-
-    def select(self, timeout: float | None = None) -> list[Any]:
-        ready = super().select(0)
-        if not ready and timeout is None:
-            raise RuntimeError("deadlock: every task waits and no timer is set")
-        if not ready and timeout:
-            self._loop.now += timeout
-        return ready
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An event loop on virtual time: whenever every task waits, time jumps to the next timer,
-    so asyncio.sleep, Lock and many concurrent tasks all run in milliseconds."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        super().__init__(_JumpingSelector(self))
-
-    def time(self) -> float:
-        return self.now
-
-
-def run_virtual(main: Callable[[], Awaitable[T]]) -> T:
-    """Run main() on a fresh virtual-time loop."""
-
-    async def wrapper() -> T:
-        return await main()
-
-    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-        return runner.run(wrapper())
 
 
 def virtual_pacer(policy: RatePolicy, **kwargs: Any) -> Pacer:
