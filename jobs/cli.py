@@ -52,6 +52,11 @@ def _load(config_path: Path) -> JobsFile:
     return load_jobs_file(config_path, env=os.environ)
 
 
+def _tell(message: str) -> None:
+    """What a signal did, on stderr (cron's log)."""
+    click.echo(f"leadup: {message}", err=True)
+
+
 def _report(summary: RunSummary) -> int:
     text = summary_text(summary)
     click.echo(text, err=summary.status != "finished")
@@ -69,9 +74,12 @@ def jobs_group() -> None:
 @exits
 def run_command(name: str, config_path: Path) -> int:
     """Run job NAME once (for cron). Exit 0 all created, 1 some rows not created, 2 bad
-    configuration, 3 a file could not be finished; 0 with a note when a run is active."""
+    configuration, 3 a file could not be finished; 0 with a note when a run is active.
+
+    Ctrl-C or SIGTERM: the file being sent stops well and resumes next run; a second stops
+    it now (requests out are recorded unknown); a third leaves at once."""
     job = _load(config_path).get(name)
-    return _report(run_job_blocking(job, env=os.environ))
+    return _report(run_job_blocking(job, env=os.environ, tell=_tell))
 
 
 @jobs_group.command("list")
@@ -131,7 +139,9 @@ def reprocess_command(name: str, config_path: Path, include_unknown: bool) -> in
     from jobs.reprocess import reprocess_job_blocking
 
     job = _load(config_path).get(name)
-    summary = reprocess_job_blocking(job, env=os.environ, include_unknown=include_unknown)
+    summary = reprocess_job_blocking(
+        job, env=os.environ, include_unknown=include_unknown, tell=_tell
+    )
     return _report(summary)
 
 
@@ -155,7 +165,10 @@ def schedule_command(name: str, config_path: Path) -> int:
 @config_option
 @exits
 def serve_command(config_path: Path) -> int:
-    """Run every scheduled job in the foreground (for hosts without cron); Ctrl-C stops."""
+    """Run every scheduled job in the foreground (for hosts without cron); Ctrl-C stops.
+
+    Ctrl-C or SIGTERM: no new runs, running ones stop well, exit 0; a second stops them now;
+    a third leaves at once (exit 3)."""
     from jobs.serve import serve_blocking
 
     jobs_file = _load(config_path)
@@ -172,7 +185,12 @@ def serve_command(config_path: Path) -> int:
 
     jobs = list(jobs_file.jobs.values())
     return serve_blocking(
-        jobs, env=os.environ, on_summary=on_summary, on_error=on_error, on_ready=on_ready
+        jobs,
+        env=os.environ,
+        on_summary=on_summary,
+        on_error=on_error,
+        on_ready=on_ready,
+        tell=_tell,
     )
 
 

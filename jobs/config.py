@@ -7,6 +7,7 @@ person reading it is often looking at a cron log, not at the file.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import tomllib
@@ -18,7 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jobs.schedule import ScheduleError, check_expression
 from uploader.errors import ConfigError
-from uploader.settings import ApiSettings, Credentials
+from uploader.settings import (
+    CONCURRENCY_LIMIT,
+    RATE_LIMIT,
+    SECONDS_LIMIT,
+    ApiSettings,
+    Credentials,
+    Limit,
+)
 
 DEFAULT_CONFIG_NAME = "leadup-jobs.toml"
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.csv", "*.tsv", "*.txt", "*.xlsx", "*.xls")
@@ -166,8 +174,8 @@ def _parse_job(name: str, table: dict[str, Any], path: Path, env: Mapping[str, s
         pattern=get.patterns("pattern"),
         mapping=mapping,
         api_url=api_url,
-        rate_per_s=get.number("rate", 10.0),
-        concurrency=int(get.number("concurrency", 8, integer=True)),
+        rate_per_s=get.number("rate", 10.0, RATE_LIMIT),
+        concurrency=int(get.number("concurrency", 8, CONCURRENCY_LIMIT)),
         partner_id=get.text("partner_id"),
         test=get.flag("test"),
         schedule=schedule,
@@ -177,7 +185,7 @@ def _parse_job(name: str, table: dict[str, Any], path: Path, env: Mapping[str, s
         key_env=get.env_name("key_env", "JUICED_API_KEY"),
         secret_env=get.env_name("secret_env", "JUICED_API_SECRET"),
         token_env=get.env_name("token_env", "JUICED_API_TOKEN"),
-        settle_s=get.number("settle_s", 5.0, minimum=0.0),
+        settle_s=get.number("settle_s", 5.0, SECONDS_LIMIT),
     )
 
 
@@ -210,17 +218,13 @@ class _Reader:
             raise self._fail(key, "a folder or file path")
         return (self.base / Path(value).expanduser()).absolute()
 
-    def number(
-        self, key: str, default: float, *, integer: bool = False, minimum: float | None = None
-    ) -> float:
+    def number(self, key: str, default: float, limit: Limit) -> float:
+        """A number within `limit`: the one the command line's option is checked against."""
         value = self.table.get(key, default)
-        kinds = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise self._fail(key, "an integer" if integer else "a number")
-        if minimum is not None and value < minimum:
-            raise self._fail(key, f"a number of at least {minimum:g}")
-        if minimum is None and not value > 0:
-            raise self._fail(key, "a number greater than 0")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self._fail(key, "a finite number")  # TOML can write inf and nan
+        if not limit.allows(value):
+            raise self._fail(key, limit.describe())
         return float(value)
 
     def flag(self, key: str) -> bool:

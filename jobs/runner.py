@@ -267,7 +267,7 @@ class _Run:
             )
 
         try:
-            report = await upload(request, self.control)
+            report = await upload(request, control=self.control)
         except ConfigError:
             raise  # the job is misconfigured (mapping, settings): every file would fail alike
         except UsageError as exc:

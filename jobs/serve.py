@@ -2,8 +2,10 @@
 
 `serve` is for hosts without cron (containers): it sleeps until the next job is due, runs it,
 and on SIGINT/SIGTERM stops starting runs, lets running uploads stop gracefully (their files
-resume next time) and exits 0; a second signal cancels them. The clock and the sleep are
-injected, so the loop is tested against a fake clock without waiting.
+resume next time) and exits 0; a second signal stops those uploads now (requests still out are
+recorded unknown), a third leaves at once (exit 3), as everywhere (`uploader.run.signals`).
+The clock and the sleep are injected, so the loop is tested against a fake clock without
+waiting.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from typing import Any
 
 from jobs.config import JobConfig, local_zone_name
 from jobs.report import RunSummary
-from jobs.runner import run_job, stop_on_signals
+from jobs.runner import run_job, run_until_left
 from jobs.schedule import next_run
 from jobs.state import JobPaths, utc_now
 from uploader.errors import ConfigError
+from uploader.run import RunControl
+from uploader.run.signals import Notices, Tell, stop_on_signals
 
-JobRun = Callable[[JobConfig, asyncio.Event], Coroutine[Any, Any, RunSummary]]
+JobRun = Callable[[JobConfig, RunControl], Coroutine[Any, Any, RunSummary]]
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -38,9 +42,21 @@ class ServeSettings:
     max_sleep_s: float = 60.0  # re-read the clock at least this often (suspend, clock steps)
 
 
+SERVE_NOTICES = Notices(
+    stopping="stopping: no new runs; running jobs finish their requests in flight and resume"
+    " next time (Ctrl-C again to stop them now)",
+    aborting="stopping now: requests still out are recorded unknown (Ctrl-C again to leave at"
+    " once)",
+)
+
+
 class Scheduler:
     """Starts each scheduled job when due; a job still running at its next tick is refused by
-    its own lock (one log line), and missed ticks are not caught up."""
+    its own lock (one log line), and missed ticks are not caught up.
+
+    Each run gets a RunControl of its own. `stop()` (graceful: no new runs, running ones stop
+    well) and `abort()` (running ones stop now) make it a `Stoppable` for the signal helper.
+    """
 
     def __init__(
         self,
@@ -59,23 +75,36 @@ class Scheduler:
         self.run, self.clock, self.settings = run, clock, settings
         self._sleep = sleep
         self.on_summary, self.on_error = on_summary, on_error
-        self.running: set[asyncio.Task[RunSummary]] = set()
+        self.running: dict[asyncio.Task[RunSummary], RunControl] = {}
         self.started = 0
+        self.stopping = asyncio.Event()
 
     def __repr__(self) -> str:
         return (
             f"Scheduler(jobs={len(self.jobs)}, started={self.started}, running={len(self.running)})"
         )
 
-    async def serve(self, stop: asyncio.Event) -> int:
-        """Run until `stop` is set, then wait for the running jobs; returns the exit code 0."""
-        sleep = self._sleep or _interruptible_sleep(stop)
+    def stop(self) -> None:
+        """Start no more runs; the running ones stop gracefully (their files resume later)."""
+        self.stopping.set()
+        for control in self.running.values():
+            control.stop()
+
+    def abort(self) -> None:
+        """Stop the running ones now: their requests still out are recorded unknown."""
+        self.stopping.set()
+        for control in self.running.values():
+            control.abort()
+
+    async def serve(self) -> int:
+        """Run until `stop()`, then wait for the running jobs; returns the exit code 0."""
+        sleep = self._sleep or _interruptible_sleep(self.stopping)
         due = {job.name: self._next(job, self.clock()) for job in self.jobs}
-        while not stop.is_set():
+        while not self.stopping.is_set():
             now = self.clock()
             for job in self.jobs:
                 if due[job.name] <= now:
-                    self._start(job, stop)
+                    self._start(job)
                     due[job.name] = self._next(job, now)
             wait_s = (min(due.values()) - self.clock()).total_seconds()
             await sleep(min(max(wait_s, 0.0), self.settings.max_sleep_s))
@@ -88,19 +117,15 @@ class Scheduler:
         # In UTC: instants in a DST fold compare oddly across zones (PEP 495).
         return next_run(after, job.schedule, job.tz).astimezone(UTC)
 
-    def cancel_runs(self) -> None:
-        """The second signal: stop waiting for graceful ends."""
-        for task in self.running:
-            task.cancel()
-
-    def _start(self, job: JobConfig, stop: asyncio.Event) -> None:
-        task = asyncio.create_task(self.run(job, stop), name=f"leadup-job-{job.name}")
+    def _start(self, job: JobConfig) -> None:
+        control = RunControl()
+        task = asyncio.create_task(self.run(job, control), name=f"leadup-job-{job.name}")
         self.started += 1
-        self.running.add(task)
+        self.running[task] = control
         task.add_done_callback(lambda t: self._done(job, t))
 
     def _done(self, job: JobConfig, task: asyncio.Task[RunSummary]) -> None:
-        self.running.discard(task)
+        self.running.pop(task, None)
         if task.cancelled():
             return
         error = task.exception()
@@ -126,24 +151,24 @@ def serve_blocking(
     on_summary: Callable[[RunSummary], None] | None = None,
     on_error: Callable[[JobConfig, BaseException], None] | None = None,
     on_ready: Callable[[], None] | None = None,
+    tell: Tell | None = None,
 ) -> int:
     """`leadup jobs serve`: the scheduler with real time and signal handling.
 
     `on_ready` is called once the signal handlers are in place (a supervisor may signal from
-    then on)."""
+    then on); `tell` hears what each signal does. A third signal raises StopRun (exit 3)."""
 
-    async def one_run(job: JobConfig, stop: asyncio.Event) -> RunSummary:
-        return await run_job(job, env=env, stop=stop)
+    async def one_run(job: JobConfig, control: RunControl) -> RunSummary:
+        return await run_job(job, env=env, control=control)
 
     async def main() -> int:
-        stop = asyncio.Event()
         scheduler = Scheduler(jobs, run=one_run, on_summary=on_summary, on_error=on_error)
-        with stop_on_signals(stop, on_repeat=scheduler.cancel_runs):
+        with stop_on_signals(scheduler, tell=tell, notices=SERVE_NOTICES):
             if on_ready is not None:
                 on_ready()
-            return await scheduler.serve(stop)
+            return await scheduler.serve()
 
-    return asyncio.run(main())
+    return run_until_left(main, "stopped at once: the files being sent resume on their next run")
 
 
 def leadup_command() -> list[str]:

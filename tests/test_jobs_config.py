@@ -92,7 +92,22 @@ pattern = ["*.TXT"]
         ('inbox = 3\narchive = "a"', "inbox: expected a string"),
         ('inbox = "i"\narchive = "a"\nrate = "fast"', "rate: expected a number"),
         ('inbox = "i"\narchive = "a"\nrate = 0', "rate: expected a number greater than 0"),
-        ('inbox = "i"\narchive = "a"\nconcurrency = 2.5', "concurrency: expected an integer"),
+        ('inbox = "i"\narchive = "a"\nconcurrency = 2.5', "concurrency: expected a whole"),
+        # the command line's caps (uploader.settings limits), and TOML's inf and nan refused
+        (
+            'inbox = "i"\narchive = "a"\nconcurrency = 0',
+            "concurrency: expected a whole number from 1 to 256",
+        ),
+        (
+            'inbox = "i"\narchive = "a"\nconcurrency = 257',
+            "concurrency: expected a whole number from 1 to 256",
+        ),
+        ('inbox = "i"\narchive = "a"\nconcurrency = true', "concurrency: expected a whole"),
+        ('inbox = "i"\narchive = "a"\nrate = inf', "rate: expected a finite number"),
+        ('inbox = "i"\narchive = "a"\nrate = nan', "rate: expected a finite number"),
+        ('inbox = "i"\narchive = "a"\nrate = -2', "rate: expected a number greater than 0"),
+        ('inbox = "i"\narchive = "a"\nsettle_s = inf', "settle_s: expected a finite number"),
+        ('inbox = "i"\narchive = "a"\nsettle_s = nan', "settle_s: expected a finite number"),
         ('inbox = "i"\narchive = "a"\ntest = "yes"', "test: expected true or false"),
         ('inbox = "i"\narchive = "a"\nsettle_s = -1', "settle_s: expected a number of at least"),
         ('inbox = "i"\narchive = "a"\npattern = []', "pattern: expected"),

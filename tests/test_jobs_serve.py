@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 from jobs.cli import jobs_group
 from jobs.config import JobConfig
 from jobs.report import RunSummary
-from jobs.serve import Scheduler, crontab_entry
+from jobs.serve import JobRun, Scheduler, crontab_entry
 from jobs.state import JobPaths, read_log
 from tests.support.jobs import (
     JOBS_CLI,
@@ -28,6 +29,7 @@ from tests.support.jobs import (
     write_leads,
 )
 from uploader.errors import ConfigError
+from uploader.run import RunControl
 from uploader.sandbox import Sandbox, SandboxConfig
 
 
@@ -49,11 +51,12 @@ def job(name: str, schedule: str, zone: str = "UTC", **kw: object) -> JobConfig:
 
 
 class FakeTime:
-    """A clock that only moves when the scheduler sleeps; stops the loop at `end`."""
+    """A clock that only moves when the scheduler sleeps; stops the scheduler at `end`."""
 
-    def __init__(self, start: str, end: str, stop: asyncio.Event) -> None:
-        self.now, self.end, self.stop = utc(start), utc(end), stop
+    def __init__(self, start: str, end: str) -> None:
+        self.now, self.end = utc(start), utc(end)
         self.sleeps: list[float] = []
+        self.scheduler: Scheduler | None = None
 
     def clock(self) -> datetime:
         return self.now
@@ -62,16 +65,19 @@ class FakeTime:
         await asyncio.sleep(0)  # let the runs just started see the time they started at
         self.sleeps.append(seconds)
         self.now += timedelta(seconds=seconds)
-        if self.now >= self.end:
-            self.stop.set()
+        if self.now >= self.end and self.scheduler is not None:
+            self.scheduler.stop()
+
+    def scheduler_for(self, jobs: list[JobConfig], run: JobRun, **kw: Any) -> Scheduler:
+        self.scheduler = Scheduler(jobs, run=run, clock=self.clock, sleep=self.sleep, **kw)
+        return self.scheduler
 
 
 async def test_scheduler_runs_each_job_when_due() -> None:
-    stop = asyncio.Event()
-    fake = FakeTime("2026-03-08 06:58:30", "2026-03-08 07:05", stop)
+    fake = FakeTime("2026-03-08 06:58:30", "2026-03-08 07:05")
     started: list[tuple[str, str]] = []
 
-    async def run(job: JobConfig, _: asyncio.Event) -> RunSummary:
+    async def run(job: JobConfig, _: RunControl) -> RunSummary:
         started.append((job.name, fake.now.strftime("%H:%M:%S")))
         return RunSummary(job.name, "run", "finished", 0)
 
@@ -81,10 +87,8 @@ async def test_scheduler_runs_each_job_when_due() -> None:
         job("manual", ""),  # no schedule: only run by hand
     ]
     summaries: list[RunSummary] = []
-    scheduler = Scheduler(
-        jobs, run=run, clock=fake.clock, sleep=fake.sleep, on_summary=summaries.append
-    )
-    assert await scheduler.serve(stop) == 0
+    scheduler = fake.scheduler_for(jobs, run, on_summary=summaries.append)
+    assert await scheduler.serve() == 0
     assert started == [
         ("every2", "07:00:00"),
         ("hourly", "07:00:00"),
@@ -97,39 +101,61 @@ async def test_scheduler_runs_each_job_when_due() -> None:
 
 
 async def test_a_crashing_run_is_reported_and_serving_goes_on() -> None:
-    stop = asyncio.Event()
-    fake = FakeTime("2026-01-01 00:00:30", "2026-01-01 00:03:30", stop)
+    fake = FakeTime("2026-01-01 00:00:30", "2026-01-01 00:03:30")
     errors: list[str] = []
 
-    async def run(job: JobConfig, _: asyncio.Event) -> RunSummary:
+    async def run(job: JobConfig, _: RunControl) -> RunSummary:
         raise RuntimeError(f"boom at {fake.now:%H:%M}")
 
-    scheduler = Scheduler(
-        [job("j", "* * * * *")],
-        run=run,
-        clock=fake.clock,
-        sleep=fake.sleep,
-        on_error=lambda j, e: errors.append(str(e)),
+    scheduler = fake.scheduler_for(
+        [job("j", "* * * * *")], run, on_error=lambda j, e: errors.append(str(e))
     )
-    await scheduler.serve(stop)
+    await scheduler.serve()
     assert errors == ["boom at 00:01", "boom at 00:02", "boom at 00:03"]
 
 
 async def test_stop_waits_for_running_jobs_to_finish_gracefully() -> None:
-    stop = asyncio.Event()
-    fake = FakeTime("2026-01-01 00:00:59", "2026-01-01 00:00:59.5", stop)
-    seen_stop: list[bool] = []
+    fake = FakeTime("2026-01-01 00:00:59", "2026-01-01 00:01:30")
+    seen: list[tuple[bool, bool]] = []
 
-    async def run(job: JobConfig, stop_: asyncio.Event) -> RunSummary:
-        await stop_.wait()  # an upload stops taking rows and finishes its in-flight ones
-        seen_stop.append(True)
+    async def run(job: JobConfig, control: RunControl) -> RunSummary:
+        await control.stopping.wait()  # an upload stops taking rows, finishes in-flight ones
+        seen.append((control.stopping.is_set(), control.aborting.is_set()))
         return RunSummary(job.name, "run", "finished", 3)
 
-    fake.end = utc("2026-01-01 00:01:30")
-    scheduler = Scheduler([job("j", "* * * * *")], run=run, clock=fake.clock, sleep=fake.sleep)
-    assert await scheduler.serve(stop) == 0
-    assert seen_stop == [True]
+    scheduler = fake.scheduler_for([job("j", "* * * * *")], run)
+    assert await scheduler.serve() == 0
+    assert seen == [(True, False)]  # stopped well, not aborted
     assert not scheduler.running
+
+
+async def test_abort_stops_every_running_job_now() -> None:
+    aborted: list[str] = []
+    now = utc("2026-01-01 00:00:59")
+
+    async def sleep(seconds: float) -> None:
+        nonlocal now
+        now += timedelta(seconds=seconds)
+        if now > utc("2026-01-01 00:01:00"):  # both jobs started: wait like the real sleep
+            await scheduler.stopping.wait()
+
+    async def run(job: JobConfig, control: RunControl) -> RunSummary:
+        await control.aborting.wait()
+        aborted.append(job.name)
+        return RunSummary(job.name, "run", "finished", 3)
+
+    jobs = [job("a", "* * * * *"), job("b", "* * * * *")]
+    scheduler = Scheduler(jobs, run=run, clock=lambda: now, sleep=sleep)
+    serving = asyncio.create_task(scheduler.serve())
+    while len(scheduler.running) < 2:
+        await asyncio.sleep(0)
+    scheduler.stop()
+    await asyncio.sleep(0.01)
+    assert not serving.done()  # the runs were asked to stop well; they have not yet
+    scheduler.abort()
+    assert await asyncio.wait_for(serving, 5) == 0
+    assert sorted(aborted) == ["a", "b"]
+    assert scheduler.started == 2  # none started after the stop
 
 
 def test_no_scheduled_job_is_a_config_error() -> None:
