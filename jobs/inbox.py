@@ -95,8 +95,8 @@ def file_sha256(path: Path) -> str:
 def archive_name(archive: Path, name: str, taken: Collection[str] = ()) -> Path:
     """A path in `archive` for a file called `name` that clobbers nothing.
 
-    Free means: no file of that name, none for its results file or journal (`a.csv` and
-    `a.xlsx` share `a.results.csv`), and not reserved by an unfinished upload (`taken`).
+    Free means: no file of that name, none for its results file or journal (an earlier file
+    of that name may have left them), and not reserved by an unfinished upload (`taken`).
     Collisions get `-2`, `-3`, ... before the suffix.
     """
     candidate = archive / name

@@ -77,8 +77,10 @@ def test_archive_name_avoids_files_results_and_reservations(tmp_path: Path) -> N
     assert archive_name(tmp_path, "a.csv") == tmp_path / "a.csv"
     (tmp_path / "a.csv").write_text("old")
     assert archive_name(tmp_path, "a.csv") == tmp_path / "a-2.csv"
-    # a.xlsx would share a.results.csv with the archived a.csv
+    # a results file already there for that name (an earlier b.xlsx's)
     (tmp_path / "b.results.csv").write_text("old")
+    assert archive_name(tmp_path, "b.xlsx") == tmp_path / "b.xlsx"  # b.xlsx.results.csv
+    (tmp_path / "b.xlsx.results.csv").write_text("old")
     assert archive_name(tmp_path, "b.xlsx") == tmp_path / "b-2.xlsx"
     # reserved by an upload that was interrupted and will resume
     assert archive_name(tmp_path, "c.csv", taken={"c.csv"}) == tmp_path / "c-2.csv"

@@ -30,11 +30,14 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The job file has no retry knobs; shorten the uploader's backoff so failures are fast."""
+    """The job file has no retry knobs; shorten the uploader's backoff so failures are fast,
+    and let a row answered "too busy" end failed at once (503s use up no attempts)."""
     real = runner.build_settings
 
     def build(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
-        retry = RetryPolicy(max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02)
+        retry = RetryPolicy(
+            max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02, rate_limited_max_s=0.0
+        )
         return dataclasses.replace(real(job, env), retry=retry)
 
     monkeypatch.setattr(runner, "build_settings", build)
@@ -51,7 +54,7 @@ async def test_reprocess_resends_failed_rows_and_records_it(
     path = write_job_file(tmp_path, api_url=sandbox.url, rate=500, concurrency=1)
     job = load_job(path)
     write_leads(job.inbox / "a.csv", 0, 4)
-    sandbox.push_script(busy_503(), busy_503())  # the first row's two attempts
+    sandbox.push_script(busy_503())  # the first row: failed, not created, safe to resend
     first = await run_job(job, env=sandbox.env())
     assert first.exit_code == 1
     assert first.files[0].counts == {"created": 3, "failed": 1}
