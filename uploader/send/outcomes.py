@@ -17,6 +17,7 @@ from uploader.send.transport import ApiResponse
 # Early, 503 Unavailable. They lower the pace as a 429 does (DECISIONS: Outages and crashes).
 _OVERLOAD = frozenset({408, 425, 503})
 _AUTH = frozenset({401, 403})
+_UNREADABLE_CREATED = "created, but the API's answer was unreadable (no price or lead id)"
 
 
 class Action(Enum):
@@ -55,7 +56,7 @@ def judge_response(response: ApiResponse) -> Verdict:
         return Verdict(
             Action.RATE_LIMITED,
             http_status=status,
-            error="rate limited (429)",
+            error="the API asked to slow down (HTTP 429)",
             retry_after=response.retry_after,
         )
     if status in _OVERLOAD:
@@ -63,7 +64,7 @@ def judge_response(response: ApiResponse) -> Verdict:
             Action.OVERLOADED,
             outcome=Outcome.FAILED,
             http_status=status,
-            error=f"HTTP {status}: {error_text(response) or 'server unavailable'}",
+            error=said(f"the API was too busy to take it (HTTP {status})", response),
             retry_after=response.retry_after,
         )
     if status >= 500:
@@ -71,20 +72,20 @@ def judge_response(response: ApiResponse) -> Verdict:
             Action.AMBIGUOUS,
             outcome=Outcome.UNKNOWN,
             http_status=status,
-            error=f"HTTP {status} after the lead was sent; it may have been created",
+            error=f"the API failed while taking the lead (HTTP {status}); it may have been created",
         )
     if 300 <= status < 400:
         return Verdict(
             Action.FINAL,
             outcome=Outcome.REJECTED,
             http_status=status,
-            error=f"HTTP {status} redirect: check the API URL",
+            error=f"the API answered with a redirect (HTTP {status}): check the API URL",
         )
     return Verdict(
         Action.FINAL,
         outcome=Outcome.REJECTED,
         http_status=status,
-        error=error_text(response) or f"HTTP {status}",
+        error=error_text(response) or f"the API refused the lead (HTTP {status})",
     )
 
 
@@ -99,7 +100,7 @@ def _created(response: ApiResponse) -> Verdict:
         lead_status=str(body.get("status") or ""),
         price=float(price) if isinstance(price, int | float) else None,
         lead_public_id=str(public_id),
-        error="" if response.body is not None else "answer was not JSON",
+        error="" if response.body is not None else _UNREADABLE_CREATED,
     )
 
 
@@ -120,7 +121,16 @@ def error_text(response: ApiResponse) -> str:
     return " ".join(response.text.split())[:300]
 
 
+def said(what: str, response: ApiResponse) -> str:
+    """`what`, and what the API said about it, if anything."""
+    text = error_text(response)
+    return f"{what}: {text}" if text else what
+
+
 def _auth_message(status: int) -> str:
     if status == 401:
-        return "HTTP 401: the API refused the credentials (JUICED_API_KEY/SECRET or TOKEN)"
-    return "HTTP 403: the credentials are not allowed to post leads to this source"
+        return (
+            "the API refused the credentials (HTTP 401): check JUICED_API_KEY and "
+            "JUICED_API_SECRET, or JUICED_API_TOKEN"
+        )
+    return "the credentials are not allowed to post leads to this source (HTTP 403)"

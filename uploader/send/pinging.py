@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from uploader.model import Outcome, RowResult
-from uploader.send.outcomes import Action, Verdict, error_text, judge_response
+from uploader.send.outcomes import Action, Verdict, judge_response, said
 from uploader.send.transport import ApiResponse
 
 MATCH = "match found"
@@ -69,7 +69,7 @@ def judge_ping(response: ApiResponse) -> tuple[Verdict, PingQuote | None]:
             Action.RETRY,
             outcome=Outcome.FAILED,
             http_status=response.status,
-            error=f"ping: HTTP {response.status}: {error_text(response) or 'server error'}",
+            error=said(f"ping: the API failed to answer (HTTP {response.status})", response),
         )
     if verdict.action is Action.FINAL and verdict.outcome is Outcome.REJECTED:
         return _prefixed(verdict), None
@@ -78,7 +78,7 @@ def judge_ping(response: ApiResponse) -> tuple[Verdict, PingQuote | None]:
     body = response.body if isinstance(response.body, dict) else {}
     ping_id = body.get("ping_id")
     if not isinstance(ping_id, str) or not ping_id:
-        error = "ping: the answer had no ping_id"
+        error = "ping: the API's answer had no ping id"
         retry = Verdict(Action.RETRY, Outcome.FAILED, http_status=response.status, error=error)
         return retry, None
     return verdict, _quote(ping_id, body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from uploader.settings import ApiSettings
 
 USER_AGENT = f"leadup/{__version__} (+aiohttp/{aiohttp.__version__})"
 _MAX_BODY_CHARS = 2000  # keep a hostile or huge error page out of the results file
+_MAY_BE_CREATED = "; the lead may have been created"  # a ping creates nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +92,17 @@ class HttpTransport:
 
     async def post_lead(self, payload: dict[str, Any], idempotency_key: str) -> ApiResponse:
         """Send one lead. A redirect is not followed: a POST must not turn into a GET."""
-        return await self._post(self._url, payload, {"Idempotency-Key": idempotency_key})
+        headers = {"Idempotency-Key": idempotency_key}
+        return await self._post(self._url, payload, headers, _MAY_BE_CREATED)
 
     async def post_ping(self, payload: dict[str, Any]) -> ApiResponse:
         """Ask what a lead is worth; the caller may retry any failure (a ping creates nothing)."""
-        return await self._post(self._ping_url, payload, None)
+        return await self._post(self._ping_url, payload, None, "")
 
     async def _post(
-        self, url: str, payload: dict[str, Any], headers: dict[str, str] | None
+        self, url: str, payload: dict[str, Any], headers: dict[str, str] | None, maybe: str
     ) -> ApiResponse:
+        """`maybe` ends the reason of a failure after sending (what it may have done)."""
         if self._session is None:
             raise RuntimeError("HttpTransport used outside `async with`")
         data = json.dumps(payload, ensure_ascii=False).encode()
@@ -119,14 +123,10 @@ class HttpTransport:
         except aiohttp.ClientConnectorError as exc:
             error = NotSent(f"could not connect to {self._api.base_url}: {_reason(exc)}")
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            error = MaybeSent(
-                f"no answer within {self._api.timeout_s:g}s after sending; may have been created"
-            )
+            error = MaybeSent(f"no answer within {self._api.timeout_s:g}s of sending{maybe}")
         except aiohttp.ClientError as exc:
             # Disconnected, reset or a truncated answer after the request was written.
-            error = MaybeSent(
-                f"connection lost during the request ({type(exc).__name__}); may have been created"
-            )
+            error = MaybeSent(f"{_lost(exc)}{maybe}")
         # Raised outside the handlers so that no aiohttp exception (whose request_info can
         # carry the Authorization header) rides along as __context__.
         raise error
@@ -163,5 +163,21 @@ def _to_response(status: int, raw: bytes, retry_after: str | None) -> ApiRespons
 
 
 def _reason(exc: aiohttp.ClientConnectorError) -> str:
-    """The OS-level reason only: the exception's own text can name the request."""
-    return exc.os_error.strerror or type(exc.os_error).__name__
+    """Why connecting failed, in words (the exception's own text can name the request)."""
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return "the secure connection (TLS) failed: check the API URL and its certificate"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "no such host: check the API URL"
+    errno = exc.os_error.errno  # its strerror may be asyncio's "Connect call failed (...)"
+    return os.strerror(errno) if errno else "the connection failed"
+
+
+def _lost(exc: aiohttp.ClientError) -> str:
+    """What went wrong after the request was written, as a person would say it."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the API closed the connection before its answer came"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "the API's answer was cut off"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "the API's answer could not be read"
+    return "the connection broke before the answer came"
