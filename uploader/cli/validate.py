@@ -8,8 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from uploader.cli.summary import plural
 from uploader.model import Outcome
-from uploader.run.preview import Preview
+from uploader.run.preview import Preview, Problem
 
 _TOP_REASONS = 5
 
@@ -27,11 +28,37 @@ def render_preview(found: Preview, console: Console) -> None:
     for sample in found.samples:
         console.print_json(json.dumps(sample, ensure_ascii=False))
 
+    for line in counts_lines(found):
+        console.print(line, markup=False, soft_wrap=True)
+    console.print(f"results file: {found.results_path} (nothing was sent)", markup=False)
+
+
+def counts_lines(found: Preview) -> list[str]:
+    """`8 rows: 2 would be sent, 4 invalid, 2 skipped`, then why rows would not be sent: the
+    top reasons, each with its rows and values, adding up to the rows not sent."""
     total = sum(found.counts.values())
-    console.print(
-        f"rows: {total}  would be sent: {found.to_send}  "
-        f"invalid: {found.counts[Outcome.INVALID]}  skipped: {found.counts[Outcome.SKIPPED]}"
-    )
-    for reason, count in found.reasons.most_common(_TOP_REASONS):
-        console.print(f"  {count:>6} x {reason}", markup=False)
-    console.print(f"results file: {found.results_path} (nothing was sent)")
+    lines = [
+        f"{plural(total, 'row')}: {found.to_send} would be sent, "
+        f"{found.counts[Outcome.INVALID]} invalid, {found.counts[Outcome.SKIPPED]} skipped"
+    ]
+    if not found.not_sent:
+        return lines
+    shown, rest_rows, rest_reasons = found.top_problems(_TOP_REASONS)
+    lines.append(f"why {plural(found.not_sent, 'row')} would not be sent:")
+    lines += [f"  {plural(p.rows, 'row')}: {p.reason} ({_examples(p)})" for p in shown]
+    if rest_rows:
+        lines.append(
+            f"  and {plural(rest_rows, 'more row')} with "
+            f"{plural(rest_reasons, 'other reason')} (see the results file)"
+        )
+    return lines
+
+
+def _examples(problem: Problem) -> str:
+    """`row 3 "jane@", row 6 "bob@", …` or `rows 4, 7, …`: the first rows, then `…` when
+    there are more."""
+    more = ", …" if problem.rows > len(problem.examples) else ""
+    if not any(e.detail for e in problem.examples):
+        rows = ", ".join(str(e.row) for e in problem.examples)
+        return f"{'row' if problem.rows == 1 else 'rows'} {rows}{more}"
+    return ", ".join(f"row {e.row} {e.detail}".rstrip() for e in problem.examples) + more

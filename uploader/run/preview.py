@@ -21,9 +21,29 @@ from uploader.run.request import default_results_path, journal_path_for
 from uploader.run.upload import refuse_overwriting_input
 from uploader.settings import PrepareOptions, ReadOptions
 
-# `column "Email": "jane@" is not ...` -> the value goes, the column stays.
-_COLUMN_VALUE = re.compile(r"""(column (?:"[^"]*"|'[^']*')): (?:"[^"]*"|'[^']*')""")
-_TOP_REASONS = 5
+# `column "Email": "jane@" is not ...`: the value is the row's own, the rest the kind of
+# problem. A value ends at a quote followed by a space and the lower-case word of the why.
+_COLUMN_VALUE = re.compile(r"""(column "(?:[^"]|"(?!: ))*"): ("(?:[^"]|"(?! [a-z(]))*")""")
+_SAME_LEAD = re.compile(r"same lead as row (\d+)")
+SAME_LEAD = "same email or phone as an earlier row"
+_EXAMPLES = 2  # rows shown per problem
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One row with a problem, and the values that show it (`"jane@"`; `repeats row 2`)."""
+
+    row: int
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Problem:
+    """The rows not sent for one reason: how many, and the first few of them."""
+
+    reason: str  # the error with each row's own values taken out (`…`)
+    rows: int = 0
+    examples: list[Example] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -35,7 +55,7 @@ class Preview:
     results_path: Path
     samples: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[Outcome] = field(default_factory=Counter)
-    reasons: Counter[str] = field(default_factory=Counter)
+    problems: dict[str, Problem] = field(default_factory=dict)  # by reason, first seen first
 
     @property
     def to_send(self) -> int:
@@ -45,6 +65,31 @@ class Preview:
     def exit_code(self) -> int:
         """DECISIONS: 0 every row would be sent, 1 some invalid or skipped."""
         return 0 if self.to_send == sum(self.counts.values()) else 1
+
+    @property
+    def not_sent(self) -> int:
+        """Invalid and skipped rows: every one is in exactly one problem."""
+        return sum(self.counts.values()) - self.to_send
+
+    def add_problem(self, result: RowResult) -> None:
+        """Count an invalid or skipped row under its reason, keeping the first examples."""
+        reason, detail = split_reason(result.error)
+        problem = self.problems.get(reason)
+        if problem is None:
+            problem = self.problems[reason] = Problem(reason)
+        problem.rows += 1
+        if len(problem.examples) < _EXAMPLES:
+            problem.examples.append(Example(result.row, detail))
+
+    def top_problems(self, count: int) -> tuple[list[Problem], int, int]:
+        """The `count` problems with the most rows (first seen first among equals), then the
+        rows and reasons of the rest: together they add up to `not_sent`. A rest of one
+        reason is shown rather than summed up."""
+        ranked = sorted(self.problems.values(), key=lambda p: -p.rows)  # stable
+        if len(ranked) == count + 1:
+            count += 1
+        shown, rest = ranked[:count], ranked[count:]
+        return shown, sum(p.rows for p in rest), len(rest)
 
 
 def preview(
@@ -64,7 +109,7 @@ def preview(
     refuse_overwriting_input(path, results_path)
     if journal_path_for(results_path).exists():
         raise UsageError(
-            f"{results_path} belongs to an upload (its journal is beside it); "
+            f"{results_path} holds the results of an upload; "
             "pass --output to write the validation results elsewhere"
         )
     found = Preview(path, file_read(table, mapping), results_path)
@@ -80,17 +125,21 @@ def preview(
                     yield RowResult(prepared.row, Outcome.PENDING, error="would be sent"), cells
                 else:
                     found.counts[prepared.outcome] += 1
-                    found.reasons[reason_kind(prepared.error)] += 1
+                    found.add_problem(prepared)
                     yield prepared, cells
 
     write_results(results_path, table.columns, lines())
     return found
 
 
-def reason_kind(error: str) -> str:
-    """An error without its quoted values, so that the same problem is counted once."""
-    kind = _COLUMN_VALUE.sub(r"\1: …", error)
-    return re.sub(r"\brow \d+\b", "row N", kind)
+def split_reason(error: str) -> tuple[str, str]:
+    """A row's error as (its reason, shared by every row with the same problem; the row's own
+    values): `column "Email": "jane@" is not ...` -> (`column "Email": … is not ...`,
+    `"jane@"`); `same lead as row 2` -> (SAME_LEAD, `repeats row 2`)."""
+    if same := _SAME_LEAD.fullmatch(error):
+        return SAME_LEAD, f"repeats row {same[1]}"
+    values = [m[2] for m in _COLUMN_VALUE.finditer(error)]
+    return _COLUMN_VALUE.sub(r"\1: …", error), ", ".join(values)
 
 
 def mapping_toml(path: Path, read: ReadOptions) -> str:
