@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from uploader.errors import InputError
+from uploader.headers import match_header
 from uploader.read.table import (
     HEADER_SCAN_ROWS,
     Detected,
@@ -28,6 +29,10 @@ from uploader.read.table import (
     header_index,
 )
 from uploader.settings import ReadOptions
+
+_LISTED_SHEETS = 8  # sheets named in the error when none has a zip column
+_LISTED_HEADERS = 4  # first headers shown for each
+_HEADER_CHARS = 30  # a longer header (a sentence of a cover sheet) is cut short
 
 
 def excel_text(value: Any) -> str:
@@ -62,9 +67,11 @@ def excel_text(value: Any) -> str:
 
 
 def open_excel(path: Path, fmt: str, options: ReadOptions) -> Table:
-    """Open a workbook: the sheet asked for (or the first with data) and its header row.
+    """Open a workbook: the sheet asked for, or the first with lead columns, and its header row.
 
-    calamine holds the sheet's cells; Python text objects are made a chunk at a time.
+    Without --sheet, a first sheet with data but no lead columns (a "Read me" cover) gives way
+    to the first sheet that has them, and `Detected.note` says so; an explicit --sheet is read
+    as asked. calamine holds the sheet's cells; Python text objects are made a chunk at a time.
     """
     from python_calamine import CalamineWorkbook
 
@@ -73,16 +80,18 @@ def open_excel(path: Path, fmt: str, options: ReadOptions) -> Table:
     except Exception as exc:  # calamine raises its own error types for broken files
         raise InputError(f"not a readable {fmt} workbook: {exc}", path=path) from exc
     names: list[str] = list(workbook.sheet_names)
-    sheet = _pick_sheet(workbook, names, options.sheet, path)
-    scan = max(HEADER_SCAN_ROWS, options.header_row or 0)
-    head = list(islice(_rows(workbook, sheet, path), scan))
-    index = header_index(head, options, path)
+    note = None
+    if options.sheet is None:
+        sheet, head, index, note = _choose_sheet(workbook, names, options, path)
+    else:
+        sheet = _named_sheet(names, options.sheet, path)
+        head, index = _head(workbook, sheet, options, path)
     if index >= len(head):
         raise InputError(f"--header-row {index + 1} is past the end of sheet {sheet!r}", path=path)
     columns = header_cells(head[index])
     if not columns:
         raise InputError(f"the header row of sheet {sheet!r} is empty", path=path, row=index + 1)
-    detected = Detected(fmt, None, None, index + 1, sheet)
+    detected = Detected(fmt, None, None, index + 1, sheet, note)
 
     def reader() -> Iterator[pd.DataFrame]:
         rows = _rows(workbook, sheet, path)
@@ -101,13 +110,78 @@ def _rows(workbook: Any, name: str, path: Path) -> Iterator[list[str]]:
         yield [excel_text(v) for v in raw]
 
 
-def _pick_sheet(workbook: Any, names: list[str], wanted: str | int | None, path: Path) -> str:
-    """The sheet asked for (by name or 0-based index), or the first one with any value."""
-    if wanted is None:
-        for name in names:
-            if any(any(c.strip() for c in row) for row in _rows(workbook, name, path)):
-                return name
+def _head(
+    workbook: Any, sheet: str, options: ReadOptions, path: Path
+) -> tuple[list[list[str]], int]:
+    """The sheet's first rows (enough to find the header) and the header's 0-based index."""
+    scan = max(HEADER_SCAN_ROWS, options.header_row or 0)
+    head = list(islice(_rows(workbook, sheet, path), scan))
+    return head, header_index(head, options, path)
+
+
+def _header_of(head: list[list[str]], index: int) -> tuple[str, ...]:
+    return header_cells(head[index]) if index < len(head) else ()
+
+
+def _has_lead_columns(columns: Sequence[str]) -> bool:
+    """A header names a zip column, as the automatic mapping reads it (the API requires zip)."""
+    return any((m := match_header(c)) is not None and m[0] == "zip" for c in columns)
+
+
+def _choose_sheet(
+    workbook: Any, names: list[str], options: ReadOptions, path: Path
+) -> tuple[str, list[list[str]], int, str | None]:
+    """The first sheet with data, unless it has no lead columns and a later sheet has them.
+
+    (sheet, its first rows, header index, a note when a later sheet was chosen.) When several
+    sheets have data and none has lead columns, an InputError lists them and suggests --sheet;
+    a workbook with one sheet of data is read as it is (a mapping file may name its columns).
+    """
+    seen: list[tuple[str, list[list[str]], int]] = []  # sheets with data, in order
+    for name in names:  # lazily: most workbooks stop at their first sheet
+        if not any(any(c.strip() for c in row) for row in _rows(workbook, name, path)):
+            continue
+        head, index = _head(workbook, name, options, path)
+        if _has_lead_columns(_header_of(head, index)):
+            return name, head, index, _chosen_note(name, [n for n, _, _ in seen])
+        seen.append((name, head, index))
+    if not seen:
         raise InputError("the workbook has no sheet with data", path=path)
+    if len(seen) == 1:
+        return *seen[0], None
+    listing = "; ".join(_sheet_listing(*sheet) for sheet in seen[:_LISTED_SHEETS])
+    more = len(seen) - _LISTED_SHEETS
+    raise InputError(
+        f"no sheet has a zip column (the API requires one). The sheets: {listing}"
+        + (f"; and {more} more" if more > 0 else "")
+        + ". Pass --sheet NAME to read one (and --mapping to say which column is the zip)",
+        path=path,
+    )
+
+
+def _chosen_note(name: str, skipped: list[str]) -> str | None:
+    """What to tell the person when sheets before `name` were passed over; None if none were."""
+    if not skipped:
+        return None
+    quoted = [repr(n) for n in skipped]
+    which = (
+        f"sheet {quoted[0]} has"
+        if len(quoted) == 1
+        else f"sheets {', '.join(quoted[:-1])} and {quoted[-1]} have"
+    )
+    return f"read sheet {name!r}: {which} no zip column; --sheet reads another"
+
+
+def _sheet_listing(name: str, head: list[list[str]], index: int) -> str:
+    """`'Read me' (Welcome to the expo list, …)`: a sheet and its first headers."""
+    cells = [c.strip() for c in _header_of(head, index) if c.strip()]
+    shown = [c if len(c) <= _HEADER_CHARS else c[: _HEADER_CHARS - 1] + "…" for c in cells]
+    text = ", ".join(shown[:_LISTED_HEADERS]) + (", …" if len(shown) > _LISTED_HEADERS else "")
+    return f"{name!r} ({text})" if text else f"{name!r} (no headers)"
+
+
+def _named_sheet(names: list[str], wanted: str | int, path: Path) -> str:
+    """The sheet asked for by name or 0-based index; an InputError lists the sheets."""
     if isinstance(wanted, str) and wanted not in names and re.fullmatch(r"\d+", wanted):
         wanted = int(wanted)
     if isinstance(wanted, int):

@@ -30,6 +30,9 @@ class Detected:
     delimiter: str | None  # None for Excel
     header_row: int  # the header's row number as a spreadsheet shows it (1-based)
     sheet: str | None  # the Excel sheet read; None for CSV
+    # A short line for the person when the reader chose for them what they did not ask
+    # (another sheet than the first: "read sheet 'Scans': sheet 'Read me' has no zip column").
+    note: str | None = None
 
 
 def file_identity(path: Path) -> tuple[int, int, int]:
