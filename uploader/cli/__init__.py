@@ -21,6 +21,9 @@ import click
 
 from uploader import __version__, run
 from uploader.cli.options import (
+    PROGRAM,
+    ExistingFile,
+    LeadupGroup,
     network_options,
     ping_options,
     ping_policy_from,
@@ -45,18 +48,23 @@ from uploader.run.control import RunControl
 from uploader.settings import UploadSettings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    cls=LeadupGroup,
+)
 @click.version_option(__version__, prog_name="leadup")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Upload CSV and Excel lead lists to the Juiced lead API, one results line per row.
 
     Credentials come from the environment only: JUICED_API_TOKEN (Bearer), or
     JUICED_API_KEY and JUICED_API_SECRET (Basic).
     """
+    ctx.meta[PROGRAM] = program()  # for the commands a message suggests
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", type=ExistingFile())
 @run_options("Results file (default: <input stem>.results.csv beside the input).")
 @click.option(
     "--ping",
@@ -87,7 +95,7 @@ def upload(
 
 
 @cli.command()
-@click.argument("results", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("results", type=ExistingFile())
 @click.option(
     "--include-unknown",
     is_flag=True,
@@ -133,7 +141,7 @@ def retry(
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", type=ExistingFile())
 @click.option(
     "--output",
     "-o",
@@ -168,7 +176,7 @@ def validate(file: Path, output: Path | None, samples: int, **opts: Any) -> None
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", type=ExistingFile())
 @run_options("Results file (default: <input stem>.quote.csv; the chart goes beside it as .png).")
 @click.option(
     "--min-price",
@@ -218,7 +226,7 @@ def _run_file(file: Path, output: Path | None, restart: bool, opts: dict[str, An
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", type=ExistingFile())
 @read_options
 def mapping(file: Path, **opts: Any) -> None:
     """Print the automatic column mapping of FILE as TOML, a starting point to edit."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+import os
+import shlex
+import stat
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,160 @@ class LimitedNumber(click.ParamType):
         return f"LimitedNumber({self.limit.describe()})"
 
 
+RAW_ARGS = "leadup.raw_args"  # ctx.meta: the command's arguments as typed (LeadupCommand)
+PROGRAM = "leadup.program"  # ctx.meta: how leadup was run, for commands to print (cli())
+_CLOSE_MATCHES = 3
+_FOLDER_SCAN = 5000  # names looked at for close matches: a huge folder is not read whole
+_LEAD_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".toml")
+
+
+class LeadupCommand(click.Command):
+    """A command that keeps its arguments as typed (in ctx.meta) before click parses them,
+    so that ExistingFile can see the words a file name with spaces was split into."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[RAW_ARGS] = list(args)
+        return super().parse_args(ctx, args)
+
+
+class LeadupGroup(click.Group):
+    """The `leadup` group: its commands are LeadupCommands."""
+
+    command_class = LeadupCommand
+
+
+class ExistingFile(click.ParamType):
+    """A file that exists and can be read twice (hashed, then read): a regular file.
+
+    For a missing one the message names the folder looked in, close matches there, and, when
+    the words after it make an existing name with spaces, the command with the name quoted.
+    Folders, named pipes, devices and sockets are refused. Exit 2, as any usage error.
+    """
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Path):
+            value = str(value)
+        path = Path(value)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            self.fail(_missing(value, ctx), param, ctx)
+        except NotADirectoryError:
+            self.fail(
+                f"{value!r} does not exist: {_first_file_parent(path)} is a file, not a folder",
+                param,
+                ctx,
+            )
+        except OSError as exc:
+            self.fail(f"cannot open {value!r}: {exc.strerror or exc}", param, ctx)
+        if not stat.S_ISREG(mode):
+            self.fail(_not_a_file(value, path, mode), param, ctx)
+        if not os.access(path, os.R_OK):
+            self.fail(f"{value!r} cannot be read (permission denied)", param, ctx)
+        return path
+
+    def __repr__(self) -> str:
+        return "ExistingFile()"
+
+
+def _missing(value: str, ctx: click.Context | None) -> str:
+    path = Path(value)
+    folder = path.parent
+    where = os.path.abspath(folder)
+    if not folder.is_dir():
+        return f"{value!r} does not exist: there is no folder {where}"
+    message = f"{value!r} does not exist in {where}"
+    quoted = _quoted_command(value, ctx)
+    if quoted:
+        return f"{message}. A name with spaces must be quoted: {quoted}"
+    close = _close_matches(path.name, folder)
+    if close:
+        shown = ", ".join(
+            repr(str(folder / name)) if folder != Path(".") else repr(name) for name in close
+        )
+        message += f"; did you mean {shown}?"
+    return message
+
+
+def _quoted_command(value: str, ctx: click.Context | None) -> str:
+    """The command again with `value` and the words after it quoted as one existing file name;
+    "" when no run of words after it names a file."""
+    if ctx is None:
+        return ""
+    raw: Sequence[str] = ctx.meta.get(RAW_ARGS, ())
+    for start, word in enumerate(raw):
+        if word != value:
+            continue
+        for end in range(start + 2, len(raw) + 1):
+            if raw[end - 1].startswith("-"):
+                break
+            name = " ".join(raw[start:end])
+            if Path(name).is_file():
+                words = [*map(shlex.quote, raw[:start]), _quote(name), *map(shlex.quote, raw[end:])]
+                program = ctx.meta.get(PROGRAM) or ctx.find_root().info_name or "leadup"
+                return " ".join([program, *ctx.command_path.split()[1:], *words])
+    return ""
+
+
+def _quote(name: str) -> str:
+    """A file name quoted for a shell, with double quotes when they are enough (they read as
+    people write them), else shlex's single quotes."""
+    if not any(c in name for c in '"$`\\!'):
+        return f'"{name}"'
+    return shlex.quote(name)
+
+
+def _close_matches(name: str, folder: Path) -> list[str]:
+    """Files in `folder` whose names start like `name` or are close to it (difflib)."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for _, e in zip(range(_FOLDER_SCAN), entries, strict=False)
+                     if not e.name.startswith(".") and e.is_file()]  # fmt: skip
+    except OSError:
+        return []
+    lowered = {n.lower(): n for n in names}
+    key = name.lower()
+    found = [n for n in sorted(names) if n.lower().startswith(key)]
+    found += [lowered[n] for n in difflib.get_close_matches(key, list(lowered), n=_CLOSE_MATCHES)]
+    return list(dict.fromkeys(found))[:_CLOSE_MATCHES]
+
+
+def _first_file_parent(path: Path) -> Path:
+    for parent in reversed(path.parents):
+        if parent.is_file():
+            return parent
+    return path.parent
+
+
+def _not_a_file(value: str, path: Path, mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        inside = _lead_files(path)
+        hint = f" (lead files in it: {', '.join(map(repr, inside))})" if inside else ""
+        return f"{value!r} is a folder, not a file: name a file inside it{hint}"
+    if stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    else:
+        kind = "a special file"
+    # leadup reads the file twice (its hash, then its rows) and checks it did not change.
+    return f"{value!r} is {kind}, not a regular file: save the leads to a file and pass that"
+
+
+def _lead_files(folder: Path) -> list[str]:
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for _, e in zip(range(_FOLDER_SCAN), entries, strict=False)
+                     if e.name.lower().endswith(_LEAD_SUFFIXES) and e.is_file()]  # fmt: skip
+    except OSError:
+        return []
+    return sorted(names)[:_CLOSE_MATCHES]
+
+
 _DELIMITER_WORDS = "/".join(name for name in DELIMITER_NAMES if name.isalpha())
 
 
@@ -82,7 +240,7 @@ prepare_options = _options(
     click.option(
         "--mapping",
         "mapping_path",
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        type=ExistingFile(),
         help="Mapping file (TOML) from `leadup mapping FILE`.",
     ),
     click.option(
@@ -105,9 +263,26 @@ prepare_options = _options(
     click.option("--test", "is_test", is_flag=True, help="Send is_test: true (test-mode sources)."),
 )
 
-network_options = _options(
+_api_options = _options(
     click.option("--api-url", help=f"API base URL (env {URL_ENV}; default {DEFAULT_API_URL})."),
     click.option("--partner-id", help=f"X-Partner-Id header (env {PARTNER_ENV})."),
+)
+_timeout_option = click.option(
+    "--timeout",
+    "timeout_s",
+    type=LimitedNumber(TIMEOUT_LIMIT),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for an answer once sent.",
+)
+_sandbox_option = click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Send to an embedded fake of the API with throwaway credentials.",
+)
+
+network_options = _options(
+    _api_options,
     click.option(
         "--concurrency",
         type=LimitedNumber(CONCURRENCY_LIMIT),
@@ -129,14 +304,7 @@ network_options = _options(
         show_default=True,
         help="Attempts per row for failures that are safe to retry.",
     ),
-    click.option(
-        "--timeout",
-        "timeout_s",
-        type=LimitedNumber(TIMEOUT_LIMIT),
-        default=30.0,
-        show_default=True,
-        help="Seconds to wait for an answer once sent.",
-    ),
+    _timeout_option,
     click.option(
         "--max-retry-after",
         "retry_after_max_s",
@@ -165,13 +333,12 @@ network_options = _options(
         is_flag=True,
         help="Also resend requests that may have been applied (same Idempotency-Key).",
     ),
-    click.option(
-        "--sandbox",
-        is_flag=True,
-        help="Send to an embedded fake of the API with throwaway credentials.",
-    ),
+    _sandbox_option,
     click.option("--quiet", "-q", is_flag=True, help="No progress display."),
 )
+
+# `leadup check`: where the API is and how long to wait for it; nothing about pacing.
+check_options = _options(_api_options, _timeout_option, _sandbox_option)
 
 
 def run_options(output_help: str) -> Callable[[Any], Any]:
