@@ -123,7 +123,7 @@ def test_an_explicit_sheet_is_never_overridden(tmp_path: Path, wanted: str | int
 
 
 def test_header_row_applies_to_the_sheet_chosen(tmp_path: Path) -> None:
-    titled = [["Scans, day 1"], *SCANS]
+    titled: list[list[object]] = [["Scans, day 1"], *SCANS]
     path = workbook(tmp_path / "expo.xlsx", {"Read me": READ_ME, "Scans": titled})
     table = open_table(path, ReadOptions(header_row=2))
     assert table.detected.sheet == "Scans"
@@ -143,7 +143,9 @@ def test_no_sheet_with_lead_columns_lists_the_sheets(tmp_path: Path) -> None:
 
 
 def test_many_sheets_are_listed_up_to_a_limit(tmp_path: Path) -> None:
-    long_header = [["A header far too long to be shown whole in one line", "b", "c", "d", "e"]]
+    long_header: list[list[object]] = [
+        ["A header far too long to be shown whole in one line", "b", "c", "d", "e"]
+    ]
     sheets = {f"Tab {i}": long_header for i in range(11)}
     with pytest.raises(InputError) as caught:
         open_table(workbook(tmp_path / "tabs.xlsx", sheets))
@@ -234,6 +236,12 @@ def test_a_missing_folder_is_named(folder: Path) -> None:
     code, output = invoke("validate", "exports/leads.csv")
     assert code == 2
     assert f"there is no folder {folder / 'exports'}" in output
+
+
+def test_a_path_through_a_file_is_named(folder: Path) -> None:
+    code, output = invoke("validate", "leads.csv/leads.csv")
+    assert code == 2
+    assert "'leads.csv/leads.csv' does not exist: part of its path is a file" in output
 
 
 def test_a_close_match_in_another_folder_keeps_its_path(folder: Path) -> None:

@@ -99,11 +99,7 @@ class ExistingFile(click.ParamType):
         except FileNotFoundError:
             self.fail(_missing(value, ctx), param, ctx)
         except NotADirectoryError:
-            self.fail(
-                f"{value!r} does not exist: {_first_file_parent(path)} is a file, not a folder",
-                param,
-                ctx,
-            )
+            self.fail(f"{value!r} does not exist: part of its path is a file", param, ctx)
         except OSError as exc:
             self.fail(f"cannot open {value!r}: {exc.strerror or exc}", param, ctx)
         if not stat.S_ISREG(mode):
@@ -111,9 +107,6 @@ class ExistingFile(click.ParamType):
         if not os.access(path, os.R_OK):
             self.fail(f"{value!r} cannot be read (permission denied)", param, ctx)
         return path
-
-    def __repr__(self) -> str:
-        return "ExistingFile()"
 
 
 def _missing(value: str, ctx: click.Context | None) -> str:
@@ -163,53 +156,36 @@ def _quote(name: str) -> str:
     return shlex.quote(name)
 
 
-def _close_matches(name: str, folder: Path) -> list[str]:
-    """Files in `folder` whose names start like `name` or are close to it (difflib)."""
+def _files_in(folder: Path) -> list[str]:
+    """The names of the (first _FOLDER_SCAN) visible files in `folder`, sorted."""
     try:
         with os.scandir(folder) as entries:
-            names = [e.name for _, e in zip(range(_FOLDER_SCAN), entries, strict=False)
+            found = [e.name for _, e in zip(range(_FOLDER_SCAN), entries, strict=False)
                      if not e.name.startswith(".") and e.is_file()]  # fmt: skip
     except OSError:
         return []
+    return sorted(found)
+
+
+def _close_matches(name: str, folder: Path) -> list[str]:
+    """Files in `folder` whose names start like `name` or are close to it (difflib)."""
+    names = _files_in(folder)
     lowered = {n.lower(): n for n in names}
-    key = name.lower()
-    found = [n for n in sorted(names) if n.lower().startswith(key)]
-    found += [lowered[n] for n in difflib.get_close_matches(key, list(lowered), n=_CLOSE_MATCHES)]
-    return list(dict.fromkeys(found))[:_CLOSE_MATCHES]
-
-
-def _first_file_parent(path: Path) -> Path:
-    for parent in reversed(path.parents):
-        if parent.is_file():
-            return parent
-    return path.parent
+    found = [n for n in names if n.lower().startswith(name.lower())]
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=_CLOSE_MATCHES)
+    return list(dict.fromkeys(found + [lowered[n] for n in close]))[:_CLOSE_MATCHES]
 
 
 def _not_a_file(value: str, path: Path, mode: int) -> str:
     if stat.S_ISDIR(mode):
-        inside = _lead_files(path)
-        hint = f" (lead files in it: {', '.join(map(repr, inside))})" if inside else ""
-        return f"{value!r} is a folder, not a file: name a file inside it{hint}"
-    if stat.S_ISFIFO(mode):
-        kind = "a named pipe (FIFO)"
-    elif stat.S_ISSOCK(mode):
-        kind = "a socket"
-    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        kind = "a device"
-    else:
-        kind = "a special file"
+        inside = [n for n in _files_in(path) if n.lower().endswith(_LEAD_SUFFIXES)]
+        hint = f" (lead files in it: {', '.join(map(repr, inside[:_CLOSE_MATCHES]))})"
+        return f"{value!r} is a folder, not a file: name a file inside it{hint if inside else ''}"
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))  # fmt: skip
+    kind = next((kind for test, kind in kinds if test(mode)), "a special file")
     # leadup reads the file twice (its hash, then its rows) and checks it did not change.
     return f"{value!r} is {kind}, not a regular file: save the leads to a file and pass that"
-
-
-def _lead_files(folder: Path) -> list[str]:
-    try:
-        with os.scandir(folder) as entries:
-            names = [e.name for _, e in zip(range(_FOLDER_SCAN), entries, strict=False)
-                     if e.name.lower().endswith(_LEAD_SUFFIXES) and e.is_file()]  # fmt: skip
-    except OSError:
-        return []
-    return sorted(names)[:_CLOSE_MATCHES]
 
 
 _DELIMITER_WORDS = "/".join(name for name in DELIMITER_NAMES if name.isalpha())
