@@ -6,7 +6,8 @@ usage, configuration or input, nothing sent; 3 stopped before finishing (resume 
 the same command again); 4 an internal error (a bug: please report it).
 
 Modules: options (the shared options and the settings they build), running (signals, the
-target API, errors to exit codes); the commands are here.
+target API, errors to exit codes), check (`leadup check`'s API and output); the commands are
+here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from uploader.cli.options import (
     PROGRAM,
     ExistingFile,
     LeadupGroup,
+    check_options,
     network_options,
     ping_options,
     ping_policy_from,
@@ -34,6 +36,7 @@ from uploader.cli.options import (
     run_options,
 )
 from uploader.cli.running import (
+    err_console,
     errors_to_exit_codes,
     execute,
     finish,
@@ -234,6 +237,19 @@ def mapping(file: Path, **opts: Any) -> None:
 
     with errors_to_exit_codes():
         click.echo(mapping_toml(file, read_options_from(opts)), nl=False)
+
+
+@cli.command()
+@check_options
+def check(**opts: Any) -> None:
+    """Check the credentials with one test ping, which creates no lead: say which API answered
+    and whether it accepted them (exit 0), refused them or could not be reached (exit 3)."""
+    from uploader.cli.check import render_check, run_check
+
+    with errors_to_exit_codes():
+        report = run_check(opts)
+    render_check(report, out_console, err_console)
+    sys.exit(report.exit_code)
 
 
 def _register_subcommands() -> None:
