@@ -13,7 +13,7 @@ Handlers compose; the building blocks are:
     script(answer(503), MaybeSent("x"), then=api)   the first requests scripted, then `then`
     flaky(random.Random(7), 0.2, then=api)          503 to a seeded-random share of requests
     created_then_lost(api)             `api` creates the lead, then the answer is lost (MaybeSent)
-    delayed(0.1, api)                  answer after 0.1 s of loop time (virtual under looptime)
+    delayed(0.1, api)                  answer after 0.1 s of loop time (virtual time: no real wait)
 
 `script` and `flaky` take `path="/ping"` (or "/leads") to touch only those requests.
 """
