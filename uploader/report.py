@@ -42,6 +42,7 @@ class QuoteSummary:
     by_state: dict[str, Worth] = field(default_factory=dict)
     prices: tuple[float, ...] = ()  # every best bid, for the chart
     chart_path: Path | None = None
+    states_path: Path | None = None  # every state's figures, as CSV (the screen shows the top)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from uploader.model import Lead
 from uploader.report import QuoteSummary, UploadReport
 from uploader.run.control import RunControl
 from uploader.run.progress import ProgressReporter
-from uploader.run.quote import chart_path_for, save_chart, summarise
+from uploader.run.quote import save_quote, summarise
 from uploader.send.flow import FlowControl
 from uploader.send.pool import LeadPool
 from uploader.send.sender import RowSender, SendStats
@@ -133,8 +132,7 @@ async def _pending(journal: Journal) -> AsyncIterator[Lead]:
 
 
 def _quote_of(journal: Journal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
-    """The quote's figures from the journal, and its chart beside the results."""
+    """The quote's figures from the journal; its chart and by-state file beside the results."""
     results = (result for result, _ in journal.results())
     summary = summarise(results, journal.field_values("state"), ping.min_price)
-    chart = save_chart(summary, chart_path_for(results_path))
-    return replace(summary, chart_path=chart)
+    return save_quote(summary, results_path)
