@@ -50,7 +50,7 @@ async def test_working_credentials_exit_0_naming_the_host(sandbox: Sandbox) -> N
     code, out, err = await run_leadup("check", env=env_for(sandbox))
     assert code == 0, err
     assert out.startswith(f"credentials work: 127.0.0.1 ({sandbox.url}) answered")
-    assert "JUICED_API_KEY and JUICED_API_SECRET (Basic auth)" in out
+    assert "credentials from JUICED_API_KEY and JUICED_API_SECRET, Basic auth" in out
     assert sandbox.state.request_count == 1
     assert sandbox.state.created_count == 0  # a ping creates no lead
     (request,) = sandbox.state.requests
@@ -63,7 +63,7 @@ async def test_a_token_is_named_as_the_variable_read(sandbox: Sandbox) -> None:
     env = {"JUICED_API_URL": sandbox.url, "JUICED_API_TOKEN": TOKEN}
     code, out, _ = await run_leadup("check", env=env)
     assert code == 0
-    assert "JUICED_API_TOKEN (Bearer auth)" in out
+    assert "credentials from JUICED_API_TOKEN, Bearer auth" in out
 
 
 async def test_revoked_credentials_exit_3_naming_the_variables(sandbox: Sandbox) -> None:
@@ -125,7 +125,7 @@ async def test_the_embedded_sandbox_needs_no_credentials() -> None:
     code, out, _ = await run_leadup("check", "--sandbox")
     assert code == 0
     assert out.startswith("credentials work: 127.0.0.1 (http://127.0.0.1:")
-    assert "the embedded sandbox" in out
+    assert "credentials from the embedded sandbox (throwaway), Basic auth" in out
 
 
 # -- the engine: every kind of answer -------------------------------------------------------

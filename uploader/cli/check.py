@@ -13,7 +13,7 @@ from rich.text import Text
 from uploader.run.check import CheckOutcome, CheckReport, check_credentials
 from uploader.settings import ApiSettings, api_settings_from_env
 
-SANDBOX_CREDENTIALS = "the embedded sandbox (throwaway ones)"
+SANDBOX_CREDENTIALS = "the embedded sandbox (throwaway)"
 _STYLE = {
     CheckOutcome.ACCEPTED: "green",
     CheckOutcome.ANSWERED: "yellow",

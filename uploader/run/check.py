@@ -60,7 +60,7 @@ class CheckReport:
     def describe(self) -> list[str]:
         """The result in a few plain lines, the first one the verdict."""
         where = f"{self.host} ({self.api_url})"
-        used = f"credentials read from {self.credentials_from} ({self.scheme} auth)"
+        used = f"credentials from {self.credentials_from}, {self.scheme} auth"
         status = f"HTTP {self.http_status}"
         said = f": {self.detail}" if self.detail else ""
         if self.outcome is CheckOutcome.ACCEPTED:
