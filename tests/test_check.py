@@ -189,6 +189,13 @@ async def test_what_the_api_echoes_is_redacted() -> None:
     assert "bad key [redacted] with secret [redacted]" in text
 
 
+async def test_our_own_words_are_never_redacted() -> None:
+    api = ApiSettings(credentials=Credentials(api_key="k", api_secret="s"))
+    refused = NotSent("could not connect to https://usejuiced.com/api: Connection refused")
+    report = await check_credentials(api, transport=MemoryTransport(always(refused)))
+    assert report.detail == str(refused)  # a one-letter secret does not blank out letters
+
+
 async def test_a_query_in_the_url_is_not_repeated() -> None:
     api = ApiSettings(credentials=Credentials(token=TOKEN), base_url="https://api.test/v1?x=1")
     report = await check_credentials(api, transport=MemoryTransport(always(200)))

@@ -118,10 +118,12 @@ async def check_credentials(
                 response = await http.post_ping(dict(TEST_PING))
         else:
             response = await transport.post_ping(dict(TEST_PING))
-    except (NotSent, MaybeSent) as exc:
+    except (NotSent, MaybeSent) as exc:  # their words are the transport's, never a secret
         return _report(api, credentials_from, CheckOutcome.UNREACHABLE, None, str(exc))
     outcome = _outcome(response.status)
     said = "" if outcome is CheckOutcome.ACCEPTED else error_text(response)[:_SAID_CHARS]
+    for secret in api.credentials.secrets():  # an API that echoes what it was sent
+        said = said.replace(secret, "[redacted]")
     return _report(api, credentials_from, outcome, response.status, said)
 
 
@@ -140,8 +142,6 @@ def _report(
     status: int | None,
     detail: str,
 ) -> CheckReport:
-    for secret in api.credentials.secrets():  # an API that echoes what it was sent
-        detail = detail.replace(secret, "[redacted]")
     parts = urlsplit(api.base_url)
     return CheckReport(
         api_url=urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
