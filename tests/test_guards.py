@@ -84,6 +84,7 @@ def test_an_output_of_another_file_is_refused_naming_it_and_never_suggesting_res
     assert sandbox.state.created_count == 2
 
 
+@pytest.mark.slow
 def test_restart_without_a_terminal_needs_the_flag_and_keeps_the_earlier_results(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
@@ -134,6 +135,7 @@ def run_as_printed(command: str, env: dict[str, str], cwd: Path) -> subprocess.C
     )
 
 
+@pytest.mark.slow
 def test_each_outcome_gets_a_next_step_whose_command_runs_as_printed(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
