@@ -42,6 +42,7 @@ class FileRead:
     sheet: str | None = None
     header_row: int = 1
     columns: tuple[ColumnMap, ...] = ()
+    note: str | None = None  # how a choice was made, e.g. which sheet was read and why
 
     def describe(self) -> str:
         """`csv, utf-8, delimiter ',', header row 1`: the one "detected" line of every face."""

@@ -40,6 +40,8 @@ def loaded_line(read: FileRead | None, loaded: RowsLoaded) -> str:
         if loaded.counts.get(o)
     )
     how = f" ({read.describe()})" if read is not None else ""
+    if read is not None and read.note:
+        how += f"; {read.note}"
     if loaded.resumed:
         return f"{loaded.path.name}: resuming, {loaded.to_send} rows still to send"
     return f"{loaded.path.name}{how}: {loaded.to_send} rows to send" + (f"; {held}" if held else "")

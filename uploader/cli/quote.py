@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from uploader.cli.words import plural
 from uploader.report import QuoteSummary, Worth
 from uploader.run.quote import NO_STATE, top_states
 
@@ -32,7 +33,7 @@ def headline(summary: QuoteSummary) -> list[str]:
     """How many leads were priced, what their best bids add up to, and what clears the floor;
     a quote that found nothing says so."""
     worth = summary.overall
-    rows = _plural(summary.rows, "row")
+    rows = plural(summary.rows, "row")
     if not summary.quoted:
         return [
             f"priced:        none of the {rows}: no lead could be priced (the outcomes say why)"
@@ -50,7 +51,7 @@ def headline(summary: QuoteSummary) -> list[str]:
     sell = "(to sell them: next steps, below)"
     if summary.floor <= 0:
         lines.append(
-            f"no floor:      {_plural(worth.matched, 'lead')} with a bid would sell, "
+            f"no floor:      {plural(worth.matched, 'lead')} with a bid would sell, "
             f"for {worth.total:,.2f} {sell}"
         )
     elif not worth.clearing:
@@ -61,7 +62,7 @@ def headline(summary: QuoteSummary) -> list[str]:
     else:
         clear = "clears" if worth.clearing == 1 else "clear"
         lines.append(
-            f"floor {summary.floor:.2f}:   {_plural(worth.clearing, 'lead')} {clear} it, "
+            f"floor {summary.floor:.2f}:   {plural(worth.clearing, 'lead')} {clear} it, "
             f"for {worth.clearing_total:,.2f} {sell}"
         )
     return lines
@@ -81,7 +82,7 @@ def _print_states(summary: QuoteSummary, console: Console) -> None:
         table.add_row(Text(state), *_cells(worth, floor))
     console.print(table)
     if more:
-        console.print(f"and {_plural(more, 'more state')}: every state is in the states file")
+        console.print(f"and {plural(more, 'more state')}: every state is in the states file")
 
 
 def _cells(worth: Worth, floor: bool) -> list[str]:
@@ -93,8 +94,3 @@ def _cells(worth: Worth, floor: bool) -> list[str]:
     if floor:
         cells += [str(worth.clearing), f"{worth.clearing_total:,.2f}"]
     return cells
-
-
-def _plural(n: int, word: str) -> str:
-    """`1 row`, `2 rows` (summary.plural, which imports this module)."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

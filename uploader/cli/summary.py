@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from uploader.cli.quote import render_quote
+from uploader.cli.words import plural
 from uploader.model import Outcome
 from uploader.report import UploadReport
 
@@ -21,13 +22,6 @@ OUTCOME_STYLE = {
     Outcome.HELD: "blue",
     Outcome.QUOTED: "green",
 }
-
-
-def plural(n: int, word: str) -> str:
-    """`1 row`, `2 rows`, `1 retry`, `3 retries`."""
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def render_summary(report: UploadReport, console: Console) -> None:
@@ -46,7 +40,8 @@ def render_summary(report: UploadReport, console: Console) -> None:
             f"{k or '(none)'} {v}" for k, v in sorted(report.status_counts.items())
         )
         console.print(f"lead status:   {statuses}{earlier}", markup=False)
-    console.print(f"total price:   {report.total_price:.2f}{earlier}")
+    if report.quote is None:  # a quote sells nothing: its worth is in the quote's lines
+        console.print(f"total price:   {report.total_price:.2f}{earlier}")
     if report.already_finished:
         console.print("this run:      already finished: nothing sent")
     else:

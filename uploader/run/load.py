@@ -50,6 +50,7 @@ def file_read(table: Table, mapping: Mapping) -> FileRead:
         sheet=d.sheet,
         header_row=d.header_row,
         columns=tuple(ColumnMap(col, target) for col, target in describe(mapping, table.columns)),
+        note=d.note,
     )
 
 
@@ -137,14 +138,14 @@ def check_same_run(
         before = journal.get_meta(key)
         if before is not None and json.loads(before) != json.loads(now[key]):
             raise JournalError(
-                f"the {what} differ from the run this journal started with; run the same "
+                f"the {what} differ from those this upload started with; run the same "
                 "command as before to resume, or add --restart to start over"
             )
     before_ping = json.loads(journal.get_meta("ping") or "null")
     now_ping = json.loads(now["ping"])
     if before_ping != now_ping:
         raise JournalError(
-            f"this journal's run was started {_ping_words(before_ping)}, this one is "
+            f"this upload was started {_ping_words(before_ping)}, this run is "
             f"{_ping_words(now_ping)}; run the same command as before to resume, or write the "
             "results to another --output"
         )
@@ -180,7 +181,7 @@ def apply_fixes(journal: Journal, results_path: Any, include: frozenset[Outcome]
     columns, lines = read_results(results_path)
     if tuple(columns) != tuple(journal.columns):
         raise JournalError(
-            f"{results_path}: its input columns differ from the journal's; "
+            f"{results_path}: its columns differ from the file that was uploaded; "
             "edit cell values only, not the header"
         )
     mapping = _mapping_from_meta(journal)
@@ -221,7 +222,7 @@ def _json(value: Any) -> str:
 def _json_meta(journal: Journal, key: str) -> dict[str, Any]:
     raw = journal.get_meta(key)
     if raw is None:
-        raise JournalError(f"{journal.path}: the journal has no {key!r} record")
+        raise JournalError(f"{journal.path}: the upload's record has no {key!r} entry")
     value: dict[str, Any] = json.loads(raw)
     if key == "prepare":
         value["require"] = tuple(value.get("require", ()))

@@ -36,6 +36,7 @@ def next_steps(
     program: str = "leadup",
     again: str = "",
     floor: float | None = None,
+    sellable: int = 0,
 ) -> tuple[NextStep, ...]:
     """The steps for these counts, in the order a person should take them; `program` is how
     leadup is run and `again` this run's own command, both ready for a shell."""
@@ -53,13 +54,24 @@ def next_steps(
         if counts.get(outcome):
             command = f"{program} retry {shlex.quote(str(results_path))}"
             steps.append(NextStep(outcome, counts[outcome], advice, f"{command} {flag}".rstrip()))
-    if counts.get(Outcome.QUOTED) and floor is not None:
+    if counts.get(Outcome.QUOTED) and floor is not None and sellable:
         steps.append(
             NextStep(
                 Outcome.QUOTED,
-                counts[Outcome.QUOTED],
-                "priced, nothing sold: to sell the leads at or above the floor",
-                f"{program} upload {shlex.quote(str(input_path))} --min-price {floor:g}",
+                sellable,
+                "priced, nothing sold: to sell the ones at or above the floor",
+                _sell_command(again, program, input_path, floor),
             )
         )
     return tuple(steps)
+
+
+def _sell_command(quote_command: str, program: str, input_path: Path, floor: float) -> str:
+    """The quote's own command as an upload (its read options and ping fields kept)."""
+    words = shlex.split(quote_command) if quote_command else []
+    if "quote" in words:
+        words[words.index("quote")] = "upload"
+        if not any(w == "--min-price" or w.startswith("--min-price=") for w in words):
+            words += ["--min-price", f"{floor:g}"]
+        return " ".join([program, *map(shlex.quote, words[len(shlex.split(program)) :])])
+    return f"{program} upload {shlex.quote(str(input_path))} --min-price {floor:g}"

@@ -104,6 +104,7 @@ async def upload(
             program=request.program,
             again=request.command,
             floor=ping.min_price if ping is not None and not ping.post else None,
+            sellable=report.quote.overall.clearing if report.quote is not None else 0,
         ),
     )
     control.emit(RunFinished(report))
@@ -133,8 +134,8 @@ async def retry(
     journal_path = journal_path_for(results_path)
     if not journal_path.exists():
         raise JournalError(
-            f"{results_path}: no journal beside it ({journal_path.name}); "
-            "leadup retry needs the journal that leadup upload wrote next to the results"
+            f"{results_path}: leadup has no record of the upload that wrote it (looked for "
+            f"{journal_path}); retry works on the results file of an upload made here"
         )
     notes: list[str] = []
     with OutputLock(results_path):
