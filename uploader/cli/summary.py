@@ -34,6 +34,8 @@ def render_summary(report: UploadReport, console: Console) -> None:
             table.add_row(f"[{OUTCOME_STYLE[outcome]}]{outcome.value}", str(report.counts[outcome]))
     table.add_row("[bold]total", f"[bold]{report.rows}")
     console.print(table)
+    if report.quote is not None:  # what the list is worth comes first
+        render_quote(report.quote, console)
     earlier = " (earlier runs)" if report.already_finished else ""
     if report.status_counts:
         statuses = ", ".join(
@@ -53,8 +55,6 @@ def render_summary(report: UploadReport, console: Console) -> None:
             + f", {plural(report.retries, 'retry')}, {report.rate_limited} answered 429"
             + (f", {report.overloaded} answered 503/408/425" if report.overloaded else "")
         )
-    if report.quote is not None:
-        render_quote(report.quote, console)
     for note in report.notes:
         console.print(f"note:          {note}", markup=False)
     console.print(f"results file:  {report.results_path}", markup=False)

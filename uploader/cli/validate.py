@@ -18,6 +18,8 @@ _TOP_REASONS = 5
 def render_preview(found: Preview, console: Console) -> None:
     """Print detection, the mapping table, sample leads, counts and the top problems."""
     console.print(f"{found.path}: {found.detected.describe()}", markup=False)
+    if found.detected.note:
+        console.print(found.detected.note, markup=False)
     table = Table(title="column mapping", header_style="bold")
     table.add_column("column")
     table.add_column("sent as")
