@@ -19,10 +19,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The sample file has invalid and duplicate rows on purpose, so the demo ends with exit 1
+# Each demo starts over on a fresh embedded sandbox (--restart --resend-created: nothing real is
+# paid for). The sample file has invalid and duplicate rows on purpose, so the demo ends with exit 1
 # ("finished, some rows not created"); only 2 and up mean the demo itself went wrong.
 demo: $(VENV)/.installed
-	$(BIN)/leadup upload sample_data/leads.csv --sandbox --restart --rate 40 \
+	$(BIN)/leadup upload sample_data/leads.csv --sandbox --restart --resend-created --rate 40 \
 		--output build/demo/leads.results.csv || [ $$? -eq 1 ]
 	@echo "demo: results in build/demo/leads.results.csv"
 
