@@ -203,3 +203,44 @@ def test_commands_name_leadup_as_it_was_invoked_when_it_is_not_on_path(
     (command,) = [ln.strip() for ln in done.stdout.splitlines() if ln.startswith("    ")]
     assert command == f"{program} retry leads.results.csv"
     assert run_as_printed(command, env, tmp_path).returncode == 0
+
+
+def run_on_a_terminal(args: list[str], env: dict[str, str], answer: bytes) -> tuple[int, str]:
+    """Run leadup with a pseudo-terminal as stdin/stdout/stderr, answer its one question."""
+    import os
+    import pty
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: leadup on the terminal
+        os.execve(sys.executable, [sys.executable, "-m", "uploader", *args], env)
+    seen, answered, deadline = b"", False, time.monotonic() + 50
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal: it is done
+            break
+        seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(fd, answer)
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_restart_on_a_terminal_asks_first(tmp_path: Path, sandbox: Sandbox) -> None:
+    import os
+
+    path = write_csv(tmp_path / "leads.csv", lead_rows(3))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUICED_")}
+    env |= env_for(sandbox)
+    leadup("upload", str(path), env=env_for(sandbox))
+    code, screen = run_on_a_terminal(["upload", str(path), "--restart", "-q"], env, b"n\n")
+    assert "3 rows were already created from leads.csv" in screen and "[y/N]" in screen
+    assert code == 2 and sandbox.state.created_count == 3
+    code, screen = run_on_a_terminal(["upload", str(path), "--restart", "-q"], env, b"y\n")
+    assert code == 0, screen
+    assert sandbox.state.created_count == 6  # the person said yes
+    assert len(list(tmp_path.glob("leads.results.*.csv"))) == 1  # the earlier results kept
