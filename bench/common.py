@@ -26,6 +26,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -141,9 +142,12 @@ class Sandbox:
 
 
 def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a measured process: no credentials of the caller's, and a memory of
+    uploads of its own (runs upload one file to many outputs on purpose)."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUICED_")}
-    return {**env, "PYTHONPATH": path, **extra}
+    memory = tempfile.mkdtemp(prefix="leadup-bench-memory-")
+    return {**env, "PYTHONPATH": path, "LEADUP_DATA_DIR": memory, **extra}
 
 
 @contextlib.contextmanager

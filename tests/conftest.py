@@ -22,3 +22,13 @@ def lead_file(tmp_path: Path) -> Callable[..., Path]:
         return write_csv(tmp_path / name, lead_rows(count, **kwargs))
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def private_upload_memory(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    """Each test has its own memory of what was created (uploader/run/memory.py), so tests
+    that upload the same leads to other results files do not see each other's uploads; the
+    commands they run as subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("leadup-data")
+    monkeypatch.setenv("LEADUP_DATA_DIR", str(folder))
+    return folder

@@ -244,3 +244,43 @@ def test_restart_on_a_terminal_asks_first(tmp_path: Path, sandbox: Sandbox) -> N
     assert code == 0, screen
     assert sandbox.state.created_count == 6  # the person said yes
     assert len(list(tmp_path.glob("leads.results.*.csv"))) == 1  # the earlier results kept
+
+
+# -- memory of what was sent, across results files (issue 16, item 4) -----------------------
+
+
+@pytest.mark.parametrize("second", ["another -o", "the default", "a symlink to the results"])
+def test_the_same_content_under_another_results_file_is_refused(
+    tmp_path: Path, sandbox: Sandbox, second: str
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", lead_rows(3))
+    first_out = tmp_path / "first.results.csv"
+    assert leadup("upload", str(path), "-o", str(first_out), env=env_for(sandbox)).returncode == 0
+    if second == "another -o":
+        args = ["-o", str(tmp_path / "second.results.csv")]
+    elif second == "the default":
+        args = []
+    else:
+        link = tmp_path / "link.results.csv"
+        link.symlink_to(first_out)
+        args = ["-o", str(link)]
+    again = leadup("upload", str(path), *args, env=env_for(sandbox))
+    assert again.returncode == 2, again.stdout
+    assert "3 rows of this file's content were already created" in again.stderr
+    assert f"whose results are {first_out}" in again.stderr
+    assert "--resend-created" in again.stderr
+    assert sandbox.state.created_count == 3  # nothing sent twice
+    anyway = leadup("upload", str(path), *args, "--resend-created", env=env_for(sandbox))
+    assert anyway.returncode == 0 and sandbox.state.created_count == 6  # asked for
+
+
+def test_a_renamed_copy_of_the_same_content_is_refused_too(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", lead_rows(3))
+    leadup("upload", str(path), env=env_for(sandbox))
+    copy = tmp_path / "leads (1).csv"
+    copy.write_bytes(path.read_bytes())
+    again = leadup("upload", str(copy), env=env_for(sandbox))
+    assert again.returncode == 2 and "leads.results.csv" in again.stderr
+    assert sandbox.state.created_count == 3

@@ -5,6 +5,8 @@
 - A results file (and its journal) that belongs to another input is refused, naming it.
 - `--restart` where rows were created asks first; the earlier results and journal are kept
   under a name with the time, never destroyed.
+- The same content uploaded under another results file, after rows of it were created, is
+  refused naming the earlier results (uploader/run/memory.py), unless --resend-created.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from uploader.errors import InputError, JournalMismatch, ResendNeedsConfirmation, UsageError
 from uploader.journal import Journal, move_journal
 from uploader.model import RESULT_COLUMNS, Outcome
+from uploader.run.memory import EarlierUpload
 from uploader.run.request import UploadRequest, journal_path_for, legacy_journal_path_for
 
 
@@ -80,6 +83,23 @@ def prepare_restart(request: UploadRequest) -> Path | None:
         results.rename(kept)
     move_journal(journal_path, journal_path_for(kept))
     return kept
+
+
+def refuse_sending_again(earlier: list[EarlierUpload], request: UploadRequest) -> None:
+    """This content already created rows under another results file (see run/memory.py)."""
+    if not earlier or request.resend_created:
+        return
+    first = earlier[0]
+    rows = "row" if first.created == 1 else "rows"
+    were = "was" if first.created == 1 else "were"
+    raise UsageError(
+        f"{first.created} {rows} of this file's content {were} already created by an earlier "
+        "upload, "
+        f"whose results are {first.results_path}. To send the rest of that upload: "
+        f"{request.program} retry {_quoted(first.results_path)} (or run it again with --output "
+        f"{_quoted(first.results_path)}); to send this file again anyway, and maybe pay twice: "
+        "add --resend-created"
+    )
 
 
 def _free_name(input_path: Path) -> Path:

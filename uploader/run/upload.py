@@ -9,6 +9,7 @@ Each step reports itself as events to the run's RunControl; see uploader/events.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Collection
 from dataclasses import replace
@@ -26,6 +27,7 @@ from uploader.run.guards import (
     explain_mismatch,
     prepare_restart,
     refuse_results_file,
+    refuse_sending_again,
 )
 from uploader.run.load import (
     EDITABLE,
@@ -37,6 +39,7 @@ from uploader.run.load import (
     read_and_map,
 )
 from uploader.run.lock import OutputLock
+from uploader.run.memory import earlier_uploads, memory_path, remember
 from uploader.run.next_steps import next_steps
 from uploader.run.request import UploadRequest, journal_path_for
 from uploader.send.transport import LeadTransport
@@ -74,6 +77,8 @@ async def upload(
         except JournalMismatch as exc:
             raise explain_mismatch(exc, request) from None
         try:
+            if not journal.loaded:
+                refuse_sending_again(earlier_uploads(table.sha256), request)
             resumed = journal.loaded
             if resumed:
                 check_same_run(journal, mapping, request.prepare, request.settings.ping)
@@ -92,6 +97,7 @@ async def upload(
                 transport=transport,
             )
         finally:
+            _remember(journal, results_path, notes)
             journal.close()
     ping = request.settings.ping
     report = replace(
@@ -160,6 +166,7 @@ async def retry(
                 transport=transport,
             )
         finally:
+            _remember(journal, results_path, notes)
             journal.close()
     report = replace(
         report,
@@ -194,6 +201,16 @@ def _not_resent(counts: dict[Outcome, int], wanted: frozenset[Outcome]) -> list[
 
 def _rows(n: int) -> str:
     return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def _remember(journal: Journal, results_path: Path, notes: list[str]) -> None:
+    """What this upload created, for the memory that spans results files (run/memory.py)."""
+    if not journal.loaded:
+        return
+    try:
+        remember(journal.input_sha256, results_path, journal.counts()[Outcome.CREATED])
+    except (OSError, sqlite3.Error) as exc:
+        notes.append(f"could not record what was created in {memory_path()}: {exc}")
 
 
 def _recover(journal: Journal, settings: UploadSettings) -> list[str]:
