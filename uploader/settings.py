@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit
 from uploader.errors import ConfigError
 
 DEFAULT_API_URL = "https://usejuiced.com/api"
+REDACTED = "[redacted]"  # what stands where a credential was
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +68,26 @@ class Credentials:
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
     def secrets(self) -> tuple[str, ...]:
-        """Every string that must never appear in output (for redaction)."""
-        values = [self.token, self.api_key, self.api_secret]
-        if self.api_key or self.token:
-            values.append(self.authorization().split(" ", 1)[1])
-        return tuple(v for v in values if v)
+        """Every string that must never appear in output, longest first (for redaction).
+
+        Each encoding the credential can take on the wire or in an echo of it: the token,
+        key and secret as they are, `key:secret`, its base64 (standard, unpadded, URL-safe),
+        and each of those as it reads inside a JSON string.
+        """
+        values = {self.token, self.api_key, self.api_secret}
+        if self.api_key or self.api_secret:
+            pair = f"{self.api_key}:{self.api_secret}"
+            encoded = base64.b64encode(pair.encode()).decode("ascii")
+            urlsafe = base64.urlsafe_b64encode(pair.encode()).decode("ascii")
+            values |= {pair, encoded, encoded.rstrip("="), urlsafe, urlsafe.rstrip("=")}
+        values |= {json.dumps(v)[1:-1] for v in values}  # a quote or backslash, escaped
+        return tuple(sorted((v for v in values if v), key=lambda v: (-len(v), v)))
+
+    def redact(self, text: str) -> str:
+        """`text` with every form of the credentials (see `secrets`) replaced by [redacted]."""
+        for secret in self.secrets():
+            text = text.replace(secret, REDACTED)
+        return text
 
     def __repr__(self) -> str:
         return f"Credentials(scheme={self.scheme}, redacted)"
@@ -196,17 +214,37 @@ class UploadSettings:
 
 
 def check_url(url: str) -> None:
-    """Refuse URLs that are not http(s), and plain http to anything but loopback."""
-    parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        # Not echoed: the part before @ is a credential.
-        raise ConfigError("the API URL must not contain a user or password; use the environment")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"API URL must be http(s)://host/...: {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    """Refuse URLs that are not http(s), and plain http to anything but loopback.
+
+    A URL is never echoed with what stands before an `@` (a user or password), whatever its
+    shape: `user:pass@host/api` has no `//`, so urlsplit reads `user` as its scheme.
+    """
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port  # both parse lazily, and may refuse
+        has_user = parts.username is not None or parts.password is not None
+    except ValueError as exc:  # "Invalid IPv6 URL", a port that is not a number
+        raise ConfigError(f"the API URL is not a valid URL ({exc}): {shown_url(url)!r}") from None
+    if has_user or "@" in url.split("?", 1)[0].split("#", 1)[0]:
         raise ConfigError(
-            f"refusing to send credentials over plain http to {parts.hostname}; use https"
+            "the API URL must not contain a user or password (put credentials in the "
+            f"environment): {shown_url(url)!r}"
         )
+    if parts.scheme not in ("http", "https") or not hostname or port == 0:
+        raise ConfigError(f"API URL must be http(s)://host/...: {shown_url(url)!r}")
+    if parts.scheme == "http" and not _is_loopback(hostname):
+        raise ConfigError(
+            f"refusing to send credentials over plain http to {hostname}; use https"
+        )
+
+
+def shown_url(url: str) -> str:
+    """`url` fit to print: whatever stands before its last `@` (a user, a password) is `***`."""
+    head, at, rest = url.rpartition("@")
+    if not at:
+        return url
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://|//", head)
+    return f"{scheme.group(0) if scheme else ''}***@{rest}"
 
 
 def _is_loopback(host: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
@@ -117,7 +118,8 @@ class HttpTransport:
                     trace_request_ctx=_Deadline(deadline, self._api.timeout_s),
                 ) as response:
                     raw = await response.read()
-            return _to_response(response.status, raw, response.headers.get("Retry-After"))
+            retry_after = response.headers.get("Retry-After")
+            return _to_response(response.status, raw, retry_after, self._api.credentials.redact)
         except aiohttp.ConnectionTimeoutError:
             error = NotSent(f"could not connect to {self._api.base_url} in time")
         except aiohttp.ClientConnectorError as exc:
@@ -151,15 +153,32 @@ async def _start_deadline(
         deadline.arm()
 
 
-def _to_response(status: int, raw: bytes, retry_after: str | None) -> ApiResponse:
-    text = raw.decode("utf-8", errors="replace")
+def _to_response(
+    status: int, raw: bytes, retry_after: str | None, redact: Callable[[str], str]
+) -> ApiResponse:
+    """The answer as leadup keeps it: an echo of the credentials is redacted here, at the
+    seam, so no result, journal, log or event downstream can hold one (issue 16, item 8)."""
+    text = redact(raw.decode("utf-8", errors="replace"))
     try:
-        body = json.loads(text) if text.strip() else None
+        body = _redacted(json.loads(text), redact) if text.strip() else None
     except ValueError:
         body = None
+    if retry_after is not None:
+        retry_after = redact(retry_after)
     return ApiResponse(
         status=status, body=body, text=text[:_MAX_BODY_CHARS], retry_after=retry_after
     )
+
+
+def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
+    """Parsed JSON with every string redacted (a `\\u` escape can spell a secret in the text)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(item, redact) for item in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v, redact) for k, v in value.items()}
+    return value
 
 
 def _reason(exc: aiohttp.ClientConnectorError) -> str:
