@@ -19,6 +19,7 @@ from jobs.runner import run_job_blocking
 from jobs.schedule import next_run
 from jobs.state import JobPaths, utc_now
 from uploader.errors import LeadupError
+from uploader.model import Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,18 +130,47 @@ def history_command(name: str, config_path: Path, limit: int) -> int:
 @click.argument("name")
 @config_option
 @click.option(
+    "--file",
+    "files",
+    multiple=True,
+    metavar="NAME",
+    help="Only this archived file (its name in the archive, or its results file). Repeatable.",
+)
+@click.option(
     "--include-unknown",
     is_flag=True,
-    help="Also resend rows whose outcome is unknown (they may have been created: check first).",
+    help="Also resend rows that may have been created (check them on the platform first!).",
 )
+@click.option("--include-rejected", is_flag=True, help="Also resend rejected rows (after fixing).")
+@click.option("--include-invalid", is_flag=True, help="Also resend invalid rows (after fixing).")
+@click.option("--include-held", is_flag=True, help="Ping-post: price held rows again.")
 @exits
-def reprocess_command(name: str, config_path: Path, include_unknown: bool) -> int:
-    """Resend the failed rows of job NAME's archived results files."""
+def reprocess_command(
+    name: str,
+    config_path: Path,
+    files: tuple[str, ...],
+    include_unknown: bool,
+    include_rejected: bool,
+    include_invalid: bool,
+    include_held: bool,
+) -> int:
+    """Resend the failed rows of job NAME's archived results files, updating them in place;
+    never a created row. Rejected and invalid rows are resent once fixed in the results file."""
     from jobs.reprocess import reprocess_job_blocking
 
     job = _load(config_path).get(name)
+    asked = {
+        Outcome.UNKNOWN: include_unknown,
+        Outcome.REJECTED: include_rejected,
+        Outcome.INVALID: include_invalid,
+        Outcome.HELD: include_held,
+    }
     summary = reprocess_job_blocking(
-        job, env=os.environ, include_unknown=include_unknown, tell=_tell
+        job,
+        env=os.environ,
+        include=[outcome for outcome, wanted in asked.items() if wanted],
+        files=files,
+        tell=_tell,
     )
     return _report(summary)
 
@@ -151,7 +181,8 @@ def reprocess_command(name: str, config_path: Path, include_unknown: bool) -> in
 @exits
 def schedule_command(name: str, config_path: Path) -> int:
     """Print the crontab line that runs job NAME on its schedule."""
-    from jobs.serve import crontab_entry, leadup_command
+    from jobs.commands import leadup_command
+    from jobs.serve import crontab_entry
 
     jobs_file = _load(config_path)
     job = jobs_file.get(name)
@@ -181,7 +212,11 @@ def serve_command(config_path: Path) -> int:
         _report(summary)
 
     def on_error(job: JobConfig, error: BaseException) -> None:
-        click.echo(f"{datetime.now():%H:%M:%S} job {job.name} crashed: {error!r}", err=True)
+        click.echo(
+            f"{datetime.now():%H:%M:%S} job {job.name} stopped on an internal error"
+            f" (please report it): {error}",
+            err=True,
+        )
 
     jobs = list(jobs_file.jobs.values())
     return serve_blocking(

@@ -7,26 +7,20 @@ person reading it is often looking at a cron log, not at the file.
 from __future__ import annotations
 
 import contextlib
-import math
+import difflib
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from jobs.options import UPLOAD_KEYS, TableReader, UploadOptions, read_upload_options
 from jobs.schedule import ScheduleError, check_expression
 from uploader.errors import ConfigError
-from uploader.settings import (
-    CONCURRENCY_LIMIT,
-    RATE_LIMIT,
-    SECONDS_LIMIT,
-    ApiSettings,
-    Credentials,
-    Limit,
-)
+from uploader.settings import CONCURRENCY_LIMIT, RATE_LIMIT, SECONDS_LIMIT, ApiSettings, Credentials
 
 DEFAULT_CONFIG_NAME = "leadup-jobs.toml"
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.csv", "*.tsv", "*.txt", "*.xlsx", "*.xls")
@@ -37,9 +31,9 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Every key a job table may hold; anything else is a typo worth refusing.
 # fmt: off
-KNOWN_KEYS = frozenset({
+KNOWN_KEYS = UPLOAD_KEYS | frozenset({
     "inbox", "pattern", "archive", "mapping", "api_url", "rate", "concurrency", "partner_id",
-    "test", "schedule", "timezone", "notify", "key_env", "secret_env", "token_env",
+    "schedule", "timezone", "notify", "key_env", "secret_env", "token_env",
     "settle_s", "state_dir",
 })
 # fmt: on
@@ -59,7 +53,6 @@ class JobConfig:
     rate_per_s: float = 10.0
     concurrency: int = 8
     partner_id: str = ""  # "" means JUICED_PARTNER_ID from the environment, if set
-    test: bool = False
     schedule: str = ""  # a five-field cron expression; "" means not scheduled
     timezone: str = "UTC"  # an IANA zone name; the schedule is read in this zone
     timezone_explicit: bool = False  # set in the file (not the host's default)
@@ -69,11 +62,18 @@ class JobConfig:
     token_env: str = "JUICED_API_TOKEN"
     settle_s: float = 5.0  # a file is complete once unmodified for this long
     notify_timeout_s: float = 5.0
+    upload: UploadOptions = field(default_factory=UploadOptions)  # ping-post, retries, reading
+    config_path: Path | None = None  # the job file, for the commands a summary prints
 
     @property
     def tz(self) -> ZoneInfo:
         """The zone the schedule is read in."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def test(self) -> bool:
+        """Whether the job sends is_test: true."""
+        return self.upload.prepare.is_test
 
     def __repr__(self) -> str:
         # The webhook URL may carry a token (Slack's do): keep it out of reprs and logs.
@@ -137,7 +137,7 @@ def _parse_job(name: str, table: dict[str, Any], path: Path, env: Mapping[str, s
     where = f"{path}: [jobs.{name}]"
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        raise ConfigError(f"{where}: {_unknown_keys(unknown)}")
     get = _Reader(table, where, base=path.parent)
     inbox = get.required_path("inbox")
     archive = get.required_path("archive")
@@ -177,7 +177,6 @@ def _parse_job(name: str, table: dict[str, Any], path: Path, env: Mapping[str, s
         rate_per_s=get.number("rate", 10.0, RATE_LIMIT),
         concurrency=int(get.number("concurrency", 8, CONCURRENCY_LIMIT)),
         partner_id=get.text("partner_id"),
-        test=get.flag("test"),
         schedule=schedule,
         timezone=zone or local_zone_name(env),
         timezone_explicit=bool(zone),
@@ -186,52 +185,22 @@ def _parse_job(name: str, table: dict[str, Any], path: Path, env: Mapping[str, s
         secret_env=get.env_name("secret_env", "JUICED_API_SECRET"),
         token_env=get.env_name("token_env", "JUICED_API_TOKEN"),
         settle_s=get.number("settle_s", 5.0, SECONDS_LIMIT),
+        upload=read_upload_options(get),
+        config_path=path,
     )
 
 
-class _Reader:
-    """Typed access to one job table; each error names the key."""
+def _unknown_keys(keys: list[str]) -> str:
+    """The words for keys no job takes, each with the known key it is closest to, if any."""
+    described = []
+    for key in keys:
+        close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+        described.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    return f"unknown key{'s' if len(keys) > 1 else ''} {', '.join(described)}"
 
-    def __init__(self, table: dict[str, Any], where: str, *, base: Path) -> None:
-        self.table, self.where, self.base = table, where, base
 
-    def _fail(self, key: str, expected: str) -> ConfigError:
-        return ConfigError(f"{self.where}: {key}: expected {expected}, got {self.table[key]!r}")
-
-    def text(self, key: str) -> str:
-        value = self.table.get(key, "")
-        if not isinstance(value, str):
-            raise self._fail(key, "a string")
-        return value.strip()
-
-    def required_path(self, key: str) -> Path:
-        found = self.path(key)
-        if found is None:
-            raise ConfigError(f"{self.where}: missing required key {key}")
-        return found
-
-    def path(self, key: str) -> Path | None:
-        if key not in self.table:
-            return None
-        value = self.text(key)
-        if not value:
-            raise self._fail(key, "a folder or file path")
-        return (self.base / Path(value).expanduser()).absolute()
-
-    def number(self, key: str, default: float, limit: Limit) -> float:
-        """A number within `limit`: the one the command line's option is checked against."""
-        value = self.table.get(key, default)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self._fail(key, "a finite number")  # TOML can write inf and nan
-        if not limit.allows(value):
-            raise self._fail(key, limit.describe())
-        return float(value)
-
-    def flag(self, key: str) -> bool:
-        value = self.table.get(key, False)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false")
-        return value
+class _Reader(TableReader):
+    """TableReader with the job's own kinds of value: file-name globs, variable names."""
 
     def patterns(self, key: str) -> tuple[str, ...]:
         value = self.table.get(key)
@@ -239,15 +208,15 @@ class _Reader:
             return DEFAULT_PATTERNS
         items = value.split() if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not items:
-            raise self._fail(key, 'a glob like "*.csv" or a list of globs')
+            raise self.fail(key, 'a glob like "*.csv" or a list of globs')
         if not all(isinstance(p, str) and p.strip() and "/" not in p for p in items):
-            raise self._fail(key, "file-name globs without '/'")
+            raise self.fail(key, "file-name globs without '/'")
         return tuple(p.strip() for p in items)
 
     def env_name(self, key: str, default: str) -> str:
         value = self.text(key) or default
         if not _ENV_NAME.match(value):
-            raise self._fail(key, "the NAME of an environment variable (not its value)")
+            raise self.fail(key, "the NAME of an environment variable (not its value)")
         return value
 
 

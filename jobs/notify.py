@@ -48,4 +48,15 @@ async def post_text(url: str, text: str, *, timeout_s: float) -> None:
                 raise NotifyError(f"webhook {webhook_host(url)} answered {response.status}")
     except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
         # aiohttp's messages can repeat the whole URL, so only the host is reported.
-        raise NotifyError(f"webhook {webhook_host(url)}: {type(exc).__name__}") from None
+        raise NotifyError(f"webhook {webhook_host(url)}: {_why(exc, timeout_s)}") from None
+
+
+def _why(exc: BaseException, timeout_s: float) -> str:
+    """A failed post in words (never aiohttp's message, which may hold the URL's path)."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout_s:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "could not connect"
+    if isinstance(exc, aiohttp.ClientError):
+        return "the connection failed before it answered"
+    return "not a URL a webhook can be posted to"

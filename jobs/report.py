@@ -22,6 +22,49 @@ EXIT_MEANING = {
 }
 
 
+def plural(n: int, word: str) -> str:
+    """`1 file`, `2 files`, `1 row`, `0 rows`."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@dataclass(frozen=True, slots=True)
+class FileStep:
+    """What to do about some rows of one file, and the command that does it (as printed)."""
+
+    outcome: str  # the rows' outcome: failed, unknown, rejected, invalid, held, pending
+    rows: int
+    advice: str  # in plain words
+    command: str
+
+    def log_fields(self) -> dict[str, object]:
+        """The JSON of this step."""
+        return {
+            "outcome": self.outcome,
+            "rows": self.rows,
+            "advice": self.advice,
+            "command": self.command,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A file left in the inbox for the next run, and how long ago it last changed."""
+
+    name: str
+    changed_s_ago: float | None = None  # None: it changed while this run was reading it
+
+    def describe(self) -> str:
+        """`leads.csv (changed 2 s ago)`."""
+        if self.changed_s_ago is None:
+            return f"{self.name} (changed while it was being read)"
+        if self.changed_s_ago < 0:
+            ahead = f"{-self.changed_s_ago:.0f} s ahead of this computer's clock"
+            return f"{self.name} (its modification time is {ahead})"
+        if self.changed_s_ago < 1:
+            return f"{self.name} (changed less than 1 s ago)"
+        return f"{self.name} (changed {self.changed_s_ago:.0f} s ago)"
+
+
 @dataclass(frozen=True, slots=True)
 class FileResult:
     """One inbox file in one run."""
@@ -38,6 +81,7 @@ class FileResult:
     error: str = ""
     duplicate_of: str = ""
     resumed: bool = False
+    next_steps: tuple[FileStep, ...] = ()  # what its rows need next, with job commands
 
     @property
     def rows(self) -> int:
@@ -72,6 +116,7 @@ class FileResult:
             "resumed": self.resumed,
             "duplicate_of": self.duplicate_of,
             "error": self.error,
+            "next_steps": [step.log_fields() for step in self.next_steps],
         }
 
 
@@ -84,9 +129,10 @@ class RunSummary:
     status: str  # finished | busy | error
     exit_code: int
     files: tuple[FileResult, ...] = ()
-    waiting: tuple[str, ...] = ()  # files still being written, left for the next run
+    waiting: tuple[Waiting, ...] = ()  # files still being written, left for the next run
     error: str = ""
     duration_s: float = 0.0
+    settle_s: float = 0.0  # how long a file must be unchanged before it is taken
 
     @property
     def rows(self) -> int:
@@ -124,13 +170,20 @@ class RunSummary:
             "total_price": round(self.total_price, 2),
             "duration_s": round(self.duration_s, 3),
             "exit": self.exit_code,
-            "waiting": list(self.waiting),
+            "waiting": [w.name for w in self.waiting],
+            "settle_s": self.settle_s,
             "error": self.error,
+            "next_steps": [
+                {"file": f.file_name, **step.log_fields()}
+                for f in self.files
+                for step in f.next_steps
+            ],
         }
 
 
 def summary_text(summary: RunSummary) -> str:
-    """A few lines for the terminal and the webhook: the run, then one line per file."""
+    """A few lines for the terminal and the webhook: the run, then each file and its next
+    steps (advice, then the command that does it)."""
     head = f"leadup jobs {summary.kind} {summary.job}"
     meaning = EXIT_MEANING.get(summary.exit_code, "")
     if summary.status == "busy":
@@ -142,13 +195,19 @@ def summary_text(summary: RunSummary) -> str:
         lines = [f"{head}: {nothing} (exit {summary.exit_code})"]
     else:
         lines = [
-            f"{head}: {len(summary.files)} file(s), {summary.rows} rows, {summary.created}"
-            f" created, {summary.not_created} not created, total price"
+            f"{head}: {plural(len(summary.files), 'file')}, {plural(summary.rows, 'row')},"
+            f" {summary.created} created, {summary.not_created} not created, total price"
             f" {summary.total_price:.2f} (exit {summary.exit_code}: {meaning})"
         ]
-    lines += [f"- {file_line(f)}" for f in summary.files]
+    for result in summary.files:
+        lines.append(f"- {file_line(result)}")
+        lines += step_lines(result)
     if summary.waiting:
-        lines.append(f"- still being written, left for the next run: {', '.join(summary.waiting)}")
+        names = ", ".join(w.describe() for w in summary.waiting)
+        lines.append(
+            f"- still being written, left for the next run: {names}; a file is taken once it"
+            f" has not changed for {summary.settle_s:g} s (settle_s)"
+        )
     return "\n".join(lines)
 
 
@@ -159,13 +218,26 @@ def file_line(result: FileResult) -> str:
         return f"{name}: same content as {result.duplicate_of}, already sent: not sent again"
     if result.status == "error":
         return f"{name}: not sent, set aside in the archive: {result.error}"
-    counts = f"{result.rows} rows, {result.created} created, {result.not_created} not created"
+    counts = (
+        f"{plural(result.rows, 'row')}, {result.created} created, {result.not_created} not created"
+    )
     if result.status == "interrupted":
         why = f": {result.error}" if result.error else ""
         return f"{name}: stopped before finishing ({counts}){why}; the next run resumes it"
     extra = [f"{k} {v}" for k, v in sorted(result.counts.items()) if k != "created" and v]
     detail = f" ({', '.join(extra)})" if extra else ""
     return f"{name}: {counts}{detail}, price {result.total_price:.2f}"
+
+
+def step_lines(result: FileResult) -> list[str]:
+    """A file's next steps, indented under its line: the results file, then each step."""
+    if not result.next_steps:
+        return []
+    lines = [f"  results file: {result.results_path}"] if result.results_path else []
+    for step in result.next_steps:
+        lines.append(f"  {plural(step.rows, 'row')} {step.outcome}: {step.advice}")
+        lines.append(f"    {step.command}")
+    return lines
 
 
 def history_table(runs: Sequence[RunRecord], tz: ZoneInfo) -> str:
@@ -212,4 +284,4 @@ def _names(names: Sequence[str], width: int = 40) -> str:
     if not names:
         return "-"
     text = ", ".join(names)
-    return text if len(text) <= width else f"{len(names)} files"
+    return text if len(text) <= width else plural(len(names), "file")

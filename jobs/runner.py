@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from jobs import commands
 from jobs.config import JobConfig
 from jobs.inbox import (
     InboxFile,
@@ -25,12 +26,12 @@ from jobs.inbox import (
 )
 from jobs.ledger import DONE, ERROR, STARTED, Ledger
 from jobs.notify import Notifier, NotifyError, make_notifier, webhook_host
-from jobs.report import FileResult, RunSummary, summary_text
+from jobs.report import FileResult, FileStep, RunSummary, Waiting, summary_text
 from jobs.state import JobBusy, JobLock, JobPaths, JsonLog, utc_now
 from uploader.errors import ConfigError, LeadupError, StopRun, UsageError
-from uploader.run import RunControl, UploadRequest, default_results_path, upload
+from uploader.run import RunControl, UploadReport, UploadRequest, default_results_path, upload
 from uploader.run.signals import Notices, Tell, stop_on_signals
-from uploader.settings import PrepareOptions, RatePolicy, UploadSettings, api_settings_from_env
+from uploader.settings import RatePolicy, UploadSettings, api_settings_from_env
 
 T = TypeVar("T")
 
@@ -45,9 +46,9 @@ LEFT_AT_ONCE = "stopped at once: the file being sent resumes on the next run"
 
 
 def build_settings(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
-    """The upload settings of a job; the API's come from the environment at run time, read
-    the way the command line reads them (`api_settings_from_env`), the job file's values
-    first."""
+    """The upload settings of a job (pace, retries, timeout, ping-post from the job file);
+    the API's come from the environment at run time, read the way the command line reads
+    them (`api_settings_from_env`), the job file's values first."""
     try:
         api = api_settings_from_env(
             env,
@@ -56,6 +57,7 @@ def build_settings(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
             key_env=job.key_env,
             secret_env=job.secret_env,
             token_env=job.token_env,
+            timeout_s=job.upload.timeout_s,
         )
     except ConfigError as exc:
         raise ConfigError(f"job {job.name}: {exc}") from None
@@ -63,6 +65,8 @@ def build_settings(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
         api=api,
         concurrency=job.concurrency,
         rate=RatePolicy(rate_per_s=job.rate_per_s),
+        retry=job.upload.retry,
+        ping=job.upload.ping,
     )
 
 
@@ -83,10 +87,18 @@ class RunRecorder:
     """The evidence of a run, shared by `run` and `reprocess`: ledger, JSON lines, webhook."""
 
     def __init__(
-        self, job: JobConfig, ledger: Ledger, log: JsonLog, kind: str, notifier: Notifier | None
+        self,
+        job: JobConfig,
+        ledger: Ledger,
+        log: JsonLog,
+        kind: str,
+        notifier: Notifier | None,
+        program: str | None = None,
     ) -> None:
         self.job, self.ledger, self.log, self.kind = job, ledger, log, kind
         self.notifier = notifier or make_notifier(job.notify_timeout_s)
+        # leadup as the commands of next steps start it (absolute, for cron logs and chats)
+        self.program = program or commands.program()
         self.files: list[FileResult] = []
         self.run_id = ledger.begin_run(kind, utc_now())
         self._t0 = time.monotonic()
@@ -108,7 +120,7 @@ class RunRecorder:
         self.log.write(event, job=self.job.name, **result.log_fields())
 
     async def finish(
-        self, *, exit_code: int, error: str = "", waiting: tuple[str, ...] = ()
+        self, *, exit_code: int, error: str = "", waiting: tuple[Waiting, ...] = ()
     ) -> RunSummary:
         """Close the run: history, the run's JSON line, and the webhook when worth it."""
         summary = RunSummary(
@@ -120,6 +132,7 @@ class RunRecorder:
             waiting=waiting,
             error=error,
             duration_s=time.monotonic() - self._t0,
+            settle_s=self.job.settle_s,
         )
         self.ledger.end_run(self.run_id, at=utc_now(), exit_code=exit_code, error=error)
         self.log.write(self.kind, job=self.job.name, **summary.log_fields())
@@ -147,11 +160,14 @@ async def run_job(
     control: RunControl | None = None,
     now_s: Callable[[], float] = time.time,
     notifier: Notifier | None = None,
+    program: str | None = None,
 ) -> RunSummary:
     """Run `job` once. Never raises for a job-level problem: the summary carries exit 2 or 3.
 
     `control.stop()` ends the run once the file being sent has stopped gracefully (it resumes
-    on the next run; later files wait); `control.abort()` stops that file now.
+    on the next run; later files wait); `control.abort()` stops that file now. `program` is
+    leadup as the next steps' commands start it (default: its absolute path, or `leadup` when
+    PATH finds this installation).
     """
     paths = JobPaths(job.state_dir)
     paths.create()
@@ -171,7 +187,7 @@ async def run_job(
         return RunSummary(job=job.name, kind="run", status="busy", exit_code=0)
     try:
         with Ledger.open(paths.ledger) as ledger:
-            recorder = RunRecorder(job, ledger, log, "run", notifier)
+            recorder = RunRecorder(job, ledger, log, "run", notifier, program)
             return await _Run(job, env, recorder, control or RunControl(), now_s).execute()
     finally:
         lock.release()
@@ -191,21 +207,22 @@ class _Run:
         self.ledger = recorder.ledger
 
     async def execute(self) -> RunSummary:
-        waiting: list[str] = []
+        waiting: list[Waiting] = []
         try:
             settings = build_settings(self.job, self.env)
             self.recorder.log.redact = settings.api.credentials.secrets()
             check_folders(self.job)
+            now_s = self.now_s()
             scan = scan_inbox(
-                self.job.inbox, self.job.pattern, settle_s=self.job.settle_s, now_s=self.now_s()
+                self.job.inbox, self.job.pattern, settle_s=self.job.settle_s, now_s=now_s
             )
-            waiting = [f.path.name for f in scan.waiting]
+            waiting = [Waiting(f.path.name, now_s - f.mtime_s) for f in scan.waiting]
             for seen in scan.ready:
                 if self.control.stopping.is_set():
                     break
                 result = await self._one_file(seen, settings)
                 if result is None:
-                    waiting.append(seen.path.name)
+                    waiting.append(Waiting(seen.path.name))
                     continue
                 self.recorder.file(result)
                 if result.status == "interrupted":
@@ -247,11 +264,15 @@ class _Run:
             input_path=seen.path,
             settings=settings,
             output_path=results,
+            read=self.job.upload.read,
+            prepare=self.job.upload.prepare,
             mapping_path=self.job.mapping,
-            prepare=PrepareOptions(is_test=self.job.test),
         )
 
-        def unfinished(error: str, counts: dict[str, int] | None = None) -> FileResult:
+        def unfinished(
+            error: str, counts: dict[str, int] | None = None, report: UploadReport | None = None
+        ) -> FileResult:
+            steps = () if report is None else self._steps(report, archived, finished=False)
             return FileResult(
                 name,
                 sha,
@@ -264,6 +285,7 @@ class _Run:
                 results,
                 error,
                 resumed=resumed,
+                next_steps=steps,
             )
 
         try:
@@ -291,10 +313,10 @@ class _Run:
         except LeadupError as exc:  # StopRun: refused credentials, circuit open, ...
             return unfinished(str(exc))
         except Exception as exc:  # a bug must not hide the file's state or skip the notify
-            return unfinished(f"{type(exc).__name__}: {exc}")
+            return unfinished(f"leadup hit an internal error (please report it): {exc!s}")
         counts = {outcome.value: n for outcome, n in report.counts.items() if n}
         if report.exit_code == 3:
-            return unfinished(report.stopped or "rows still pending", counts)
+            return unfinished(report.stopped or "rows still pending", counts, report)
         target = _archive(seen.path, archived)
         self.ledger.finish_file(
             sha,
@@ -316,6 +338,19 @@ class _Run:
             target,
             report.results_path,
             resumed=resumed,
+            next_steps=self._steps(report, target or archived, finished=True),
+        )
+
+    def _steps(
+        self, report: UploadReport, archived: Path, *, finished: bool
+    ) -> tuple[FileStep, ...]:
+        """The report's next steps as commands of this job, for the file archived as `archived`."""
+        return commands.file_steps(
+            self.job,
+            report.next_steps,
+            file=archived.name,
+            program=self.recorder.program,
+            finished=finished,
         )
 
     def _archive_slot(self, name: str) -> Path:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shlex
-import shutil
-import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -169,22 +167,6 @@ def serve_blocking(
             return await scheduler.serve()
 
     return run_until_left(main, "stopped at once: the files being sent resume on their next run")
-
-
-def leadup_command() -> list[str]:
-    """How cron should start leadup: this `leadup` script, the one installed with this Python,
-    the one on PATH, or this Python running the module (cron's PATH is not the user's)."""
-    argv0 = Path(sys.argv[0])
-    if argv0.name == "leadup" and argv0.is_file():
-        return [str(argv0.resolve())]
-    beside_python = Path(sys.executable).absolute().parent / "leadup"  # same installation
-    if beside_python.is_file():
-        return [str(beside_python)]
-    found = shutil.which("leadup")
-    if found:
-        return [str(Path(found).resolve())]
-    # A venv's python is a symlink that must not be resolved, or the venv is lost.
-    return [str(Path(sys.executable).absolute()), "-m", "uploader"]
 
 
 def crontab_entry(

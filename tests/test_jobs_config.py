@@ -158,7 +158,7 @@ def test_cli_bad_job_file_exits_2_naming_the_key(tmp_path: Path, command: str) -
     path = write(tmp_path, '[jobs.nightly]\ninbox = "i"\narchive = "a"\nconcurency = 4\n')
     result = CliRunner().invoke(jobs_group, [command, "nightly", "--config", str(path)])
     assert result.exit_code == 2
-    assert "unknown key(s) concurency" in result.output
+    assert "unknown key concurency (did you mean concurrency?)" in result.output
     assert "Traceback" not in result.output
 
 

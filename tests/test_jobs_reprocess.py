@@ -18,6 +18,7 @@ from jobs.reprocess import reprocess_job
 from jobs.runner import run_job
 from jobs.state import JobBusy, JobLock, JobPaths, read_log
 from tests.support.jobs import emails, load_job, write_job_file, write_leads
+from uploader.model import Outcome
 from uploader.sandbox import Sandbox, SandboxConfig, Scripted
 from uploader.settings import RetryPolicy, UploadSettings
 
@@ -106,7 +107,7 @@ async def test_unknown_rows_are_resent_only_when_asked(tmp_path: Path, sandbox: 
     assert first.files[0].counts == {"created": 2, "unknown": 1}
     plain = await reprocess_job(job, env=sandbox.env())
     assert plain.files == ()  # may have been created: not resent without the flag
-    asked = await reprocess_job(job, env=sandbox.env(), include_unknown=True)
+    asked = await reprocess_job(job, env=sandbox.env(), include=[Outcome.UNKNOWN])
     assert asked.files[0].counts == {"created": 3}
     assert Counter(lead.payload["email"] for lead in sandbox.state.leads) == Counter(emails(0, 3))
 

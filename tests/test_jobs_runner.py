@@ -254,7 +254,7 @@ async def test_webhook_gets_the_summary_and_never_a_secret(
         assert summary.exit_code == 3
         [message] = hook.received
         text = message["text"]
-        assert text.startswith("leadup jobs run nightly: 2 file(s), 4 rows, 4 created")
+        assert text.startswith("leadup jobs run nightly: 2 files, 4 rows, 4 created")
         assert "a.csv: 4 rows, 4 created" in text
         assert "b.csv: stopped before finishing" in text
         assert SECRET not in text and "key_123" not in text

@@ -117,7 +117,7 @@ async def test_a_half_written_file_is_left_for_the_next_run(
     (job.inbox / "other.csv.part").write_bytes(whole)
     first = await run_job(job, env=env)
     assert [f.file_name for f in first.files] == ["done.csv"]
-    assert first.waiting == ("slow.csv",)
+    assert [w.name for w in first.waiting] == ["slow.csv"]
     assert sorted(sent(sandbox)) == sorted(emails(0, 3))
     slow.write_bytes(whole)
     age(slow, 60)
@@ -194,7 +194,7 @@ async def test_webhook_receives_the_summary(tmp_path: Path, sandbox: Sandbox) ->
         assert summary.exit_code == 0
         [message] = hook.received
         assert message["text"].startswith(
-            "leadup jobs run nightly: 1 file(s), 4 rows, 4 created, 0 not created"
+            "leadup jobs run nightly: 1 file, 4 rows, 4 created, 0 not created"
         )
         assert "vendor.csv: 4 rows, 4 created" in message["text"]
         # refused credentials: the run stops (exit 3), says so, and leaks nothing
