@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,8 +104,15 @@ class RunRecorder:
         self.run_id = ledger.begin_run(kind, utc_now())
         self._t0 = time.monotonic()
 
+    def redacted(self, text: str) -> str:
+        """`text` without the run's credentials: summaries are printed, logged and posted."""
+        for secret in self.log.redact:
+            text = text.replace(secret, "[redacted]")
+        return text
+
     def file(self, result: FileResult) -> None:
         """Record one file: its history row and its JSON line."""
+        result = replace(result, error=self.redacted(result.error))
         self.files.append(result)
         self.ledger.add_run_file(
             self.run_id,
@@ -123,6 +131,7 @@ class RunRecorder:
         self, *, exit_code: int, error: str = "", waiting: tuple[Waiting, ...] = ()
     ) -> RunSummary:
         """Close the run: history, the run's JSON line, and the webhook when worth it."""
+        error = self.redacted(error)
         summary = RunSummary(
             job=self.job.name,
             kind=self.kind,
@@ -142,8 +151,7 @@ class RunRecorder:
         return summary
 
     async def _notify(self, text: str) -> None:
-        for secret in self.log.redact:
-            text = text.replace(secret, "[redacted]")
+        text = self.redacted(text)
         host = webhook_host(self.job.notify_url)
         try:
             await self.notifier(self.job.notify_url, text)
