@@ -35,7 +35,7 @@ from tests.support.jobs import (
     write_leads,
 )
 from tests.support.leads import HEADER, lead_rows, results_of, write_csv
-from uploader.errors import UsageError
+from uploader.errors import StopRun, UsageError
 from uploader.model import Outcome
 from uploader.report import NextStep
 from uploader.sandbox import Sandbox, SandboxConfig, Scripted
@@ -329,3 +329,21 @@ async def test_a_webhook_that_cannot_be_reached_is_said_in_words() -> None:
     with pytest.raises(NotifyError) as caught:
         await post_text(f"http://127.0.0.1:{port}/hooks/secret-path", "hi", timeout_s=2)
     assert str(caught.value) == "webhook 127.0.0.1: could not connect"
+
+
+async def test_a_summary_never_carries_a_credential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = TOKEN["JUICED_API_TOKEN"]
+
+    async def careless(*_: Any, **__: Any) -> None:
+        raise StopRun(f"401 Unauthorized for Bearer {token}")
+
+    monkeypatch.setattr(runner, "upload", careless)
+    job = load_job(write_job_file(tmp_path))
+    write_leads(job.inbox / "a.csv", 0, 1)
+    summary = await run_job(job, env=TOKEN, program="leadup")
+    text = summary_text(summary)  # what `leadup jobs run` prints
+    assert "a.csv: stopped before finishing" in text and "[redacted]" in text
+    assert token not in text
+    assert token not in JobPaths(job.state_dir).log.read_text()
