@@ -12,15 +12,18 @@ import csv
 import hashlib
 import io
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from uploader.errors import InputError
+from uploader.read.limits import LIMITS, ReadLimits, check_halt
 from uploader.read.table import HASH_BLOCK, Detected, Table, header_cells, header_index
 from uploader.settings import ReadOptions
 
@@ -42,38 +45,126 @@ _UTF8 = ("utf-8", "utf-8-sig")  # read by pandas as bytes (see _CsvChunks._open_
 csv.field_size_limit(1 << 24)  # a notes cell may be long; the default 128 KiB is not a rule
 
 
-def _hash_and_check(path: Path) -> tuple[str, bool, bool]:
-    """(sha256, whole file is UTF-8, whole file is cp1252) in one pass over the bytes."""
+@dataclass
+class _Evidence:
+    """What one pass over the bytes found: the hash, and how the bytes decode."""
+
+    sha256: str
+    utf8_bad: int  # sequences that are not UTF-8 (counted up to _BAD_UTF8_COUNTED)
+    utf8_multibyte: int  # extra bytes of valid multi-byte UTF-8 characters (é counts 1)
+    ok_cp1252: bool  # the whole file decodes as cp1252
+
+    @property
+    def ok_utf8(self) -> bool:
+        return self.utf8_bad == 0
+
+    @property
+    def mostly_utf8(self) -> bool:
+        """A few bad bytes among many UTF-8 characters: a UTF-8 file with a damaged spot, not
+        another charset (cp1252 text almost never forms valid multi-byte UTF-8 by chance)."""
+        return self.utf8_bad > 0 and self.utf8_bad * _UTF8_EVIDENCE <= self.utf8_multibyte
+
+
+_BAD_UTF8_COUNTED = 1000  # past this many bad sequences the file is surely not UTF-8
+_UTF8_EVIDENCE = 10  # valid non-ASCII UTF-8 characters needed per bad sequence
+
+
+def _hash_and_check(
+    path: Path, limits: ReadLimits = LIMITS, halt: threading.Event | None = None
+) -> _Evidence:
+    """The sha256 and how the bytes decode, in one pass; InputError for a line past the limit."""
     digest = hashlib.sha256()
-    utf8 = codecs.getincrementaldecoder("utf-8")()
+    bad = [0]
+
+    def count_bad(exc: UnicodeError) -> tuple[str, int]:
+        bad[0] += 1
+        if bad[0] >= _BAD_UTF8_COUNTED:
+            raise exc
+        return "", exc.end  # type: ignore[attr-defined]
+
+    codecs.register_error("leadup-count", count_bad)
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="leadup-count")
     cp1252 = codecs.getincrementaldecoder("cp1252")()
-    ok_utf8 = ok_cp1252 = True
+    counting = ok_cp1252 = True
+    n_bytes = n_chars = 0
+    line = 0  # bytes since the last line break
     with path.open("rb") as f:
         while block := f.read(HASH_BLOCK):
+            check_halt(halt, path)
             digest.update(block)
-            if ok_utf8:
+            line = _check_lines(block, line, limits, path)
+            if counting:
+                before = bad[0]
                 try:
-                    utf8.decode(block)
+                    n_chars += len(utf8.decode(block))
+                    n_bytes += len(block)
                 except UnicodeDecodeError:
-                    ok_utf8 = False
-            if ok_cp1252 and not ok_utf8:
+                    counting = False
+                if bad[0] != before:
+                    n_bytes -= bad[0] - before  # most bad sequences are one byte
+            if ok_cp1252 and bad[0]:
                 try:
                     cp1252.decode(block)
                 except UnicodeDecodeError:
                     ok_cp1252 = False
-    if ok_utf8:
+    if counting:
         try:
-            utf8.decode(b"", final=True)
+            n_chars += len(utf8.decode(b"", final=True))
         except UnicodeDecodeError:
-            ok_utf8 = False
-    return digest.hexdigest(), ok_utf8, ok_cp1252
+            counting = False
+    if not counting:
+        bad[0] = max(bad[0], _BAD_UTF8_COUNTED)
+    if bad[0] and ok_cp1252:
+        # cp1252 was only checked from the first bad block on: check the start too.
+        ok_cp1252 = _decodes_as(path, "cp1252")
+    return _Evidence(digest.hexdigest(), bad[0], max(n_bytes - n_chars, 0), ok_cp1252)
 
 
-def detect_encoding(path: Path, head: bytes, ok_utf8: bool, ok_cp1252: bool) -> str:
+def _decodes_as(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(HASH_BLOCK):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_lines(block: bytes, line: int, limits: ReadLimits, path: Path) -> int:
+    """The bytes of the last line still open after `block`; InputError past the limit.
+
+    Lines inside a block are shorter than a block, so with a limit of at least a block only
+    the line carried across blocks needs counting.
+    """
+    first = block.find(b"\n")
+    if first < 0:
+        line += len(block)
+    else:
+        line += first
+    if line > limits.max_line_bytes or (
+        limits.max_line_bytes < HASH_BLOCK and _longest_line(block) > limits.max_line_bytes
+    ):
+        raise limits.refuse(
+            "a line is longer than the limit (is it a text file?)",
+            f"{limits.max_line_bytes:,} bytes a line",
+            path,
+        )
+    return line if first < 0 else len(block) - block.rfind(b"\n") - 1
+
+
+def _longest_line(block: bytes) -> int:
+    return max(map(len, block.split(b"\n")))
+
+
+def detect_encoding(path: Path, head: bytes, evidence: _Evidence) -> str:
     """BOM first; UTF-16 without one by its zero bytes; then UTF-8; then cp1252.
 
     cp1252 is the fallback because that is what Excel on Windows saves as "CSV" in Western
     Europe and the Americas; charset-normalizer is asked only when cp1252 cannot decode it.
+    A UTF-8 file with a few bad bytes is UTF-8 (an InputError names the first bad byte):
+    a whole file is never decoded as another charset to swallow them (issue 16, item 3).
     """
     for bom, name in _BOMS:
         if head.startswith(bom):
@@ -83,16 +174,29 @@ def detect_encoding(path: Path, head: bytes, ok_utf8: bool, ok_cp1252: bool) -> 
         even_zeros = sample[0::2].count(0)
         odd_zeros = sample[1::2].count(0)
         return "utf-16-le" if odd_zeros > even_zeros else "utf-16-be"
-    if ok_utf8:
+    if evidence.ok_utf8:
         return "utf-8"
-    if ok_cp1252:
+    if evidence.mostly_utf8:
+        return "utf-8"
+    if evidence.ok_cp1252:
         return "cp1252"
     from charset_normalizer import from_bytes
 
     best = from_bytes(head).best()
     if best is None or best.encoding is None:
+        if _looks_binary(head):
+            raise InputError(
+                "is binary data, not a lead file; leadup reads CSV, TSV, XLSX and XLS files",
+                path=path,
+            )
         raise InputError("cannot tell the file's text encoding; pass --encoding", path=path)
     return best.encoding
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Many control bytes (not tabs or line breaks): no text file of leads looks like this."""
+    controls = sum(1 for b in head[:4096] if b < 32 and b not in (9, 10, 12, 13))
+    return controls * 10 > len(head[:4096])
 
 
 def delimiter_from(value: str) -> str:
@@ -138,9 +242,15 @@ def sniff_delimiter(records_by_delim: dict[str, list[list[str]]]) -> str:
     return choice
 
 
-def open_delimited(path: Path, options: ReadOptions) -> Table:
+def open_delimited(
+    path: Path,
+    options: ReadOptions,
+    limits: ReadLimits = LIMITS,
+    halt: threading.Event | None = None,
+) -> Table:
     """Open a text file of rows, detecting what the options leave open."""
-    sha256, ok_utf8, ok_cp1252 = _hash_and_check(path)
+    evidence = _hash_and_check(path, limits, halt)
+    sha256 = evidence.sha256
     with path.open("rb") as f:
         head = f.read(SNIFF_BYTES)
     if not head.strip():
@@ -151,7 +261,9 @@ def open_delimited(path: Path, options: ReadOptions) -> Table:
         except LookupError as exc:
             raise InputError(f"unknown encoding {options.encoding!r}", path=path) from exc
     else:
-        encoding = detect_encoding(path, head, ok_utf8, ok_cp1252)
+        encoding = detect_encoding(path, head, evidence)
+        if encoding == "utf-8" and not evidence.ok_utf8:
+            _refuse_bad_utf8(path, evidence)
     text = head.decode(encoding, errors="replace")
     if len(head) == SNIFF_BYTES:  # keep only complete lines of a truncated head
         text = text[: max(text.rfind("\n"), 0)]
@@ -172,9 +284,26 @@ def open_delimited(path: Path, options: ReadOptions) -> Table:
     columns = header_cells(records[index])
     if not columns:
         raise InputError("the header row is empty", path=path, row=index + 1)
+    if len(columns) > limits.max_columns:
+        raise limits.refuse(
+            f"the header has {len(columns):,} columns", f"{limits.max_columns:,} columns", path
+        )
     detected = Detected("csv", encoding, delimiter, index + 1, None)
-    reader = _CsvChunks(path, encoding, delimiter, index, columns, options.chunk_rows)
+    reader = _CsvChunks(path, encoding, delimiter, index, columns, options.chunk_rows, limits)
     return Table(path, columns, detected, sha256, reader)
+
+
+def _refuse_bad_utf8(path: Path, evidence: _Evidence) -> None:
+    """The file is UTF-8 but for a few bytes: name the first, never guess another charset."""
+    row, column = _locate_undecodable(path, "utf-8", ",")
+    count = f"{evidence.utf8_bad} byte sequences are" if evidence.utf8_bad > 1 else "a byte is"
+    raise InputError(
+        f"the file is UTF-8 text, but {count} not valid UTF-8 (the first at row {row}, "
+        f"column {(column or 0) + 1}); fix those bytes, or pass --encoding if the whole file "
+        "is in another encoding",
+        path=path,
+        row=row,
+    )
 
 
 class _CsvChunks:
@@ -193,6 +322,7 @@ class _CsvChunks:
         header_index: int,
         columns: tuple[str, ...],
         rows: int,
+        limits: ReadLimits = LIMITS,
     ) -> None:
         self.path = path
         self.encoding = encoding
@@ -201,13 +331,16 @@ class _CsvChunks:
         self.columns = columns
         self.width = width = len(columns)
         self.chunk_rows = rows
+        self.limits = limits
+        self.halt: threading.Event | None = None
         # One spare column takes a trailing delimiter, and keeps pandas from turning a first
         # row one cell wider than the header into an index; wider rows are checked in _tidy.
         self.read_width = width + 1
 
     def _open(self) -> tuple[io.TextIOWrapper, int]:
         """The file positioned after the header; and the header's row number."""
-        f = self.path.open(encoding=self.encoding, newline="", errors="strict")
+        raw = io.BufferedReader(_Halting(self.path.open("rb"), self.halt, self.path))
+        f = io.TextIOWrapper(raw, encoding=self.encoding, newline="", errors="strict")
         try:
             reader = csv.reader(f, delimiter=self.delimiter)
             for _ in range(self.header_index + 1):
@@ -237,15 +370,25 @@ class _CsvChunks:
         raw = self.path.open("rb")
         mark = self.encoding == "utf-8-sig" and raw.read(3) == codecs.BOM_UTF8  # or no mark
         raw.seek(len(codecs.BOM_UTF8) * mark + sum(len(line.encode()) for line in header))
-        return raw
+        return io.BufferedReader(_Halting(raw, self.halt, self.path), HASH_BLOCK)
 
-    def __call__(self) -> Iterator[pd.DataFrame]:
-        yielded = 0
+    def __call__(self, halt: threading.Event | None = None) -> Iterator[pd.DataFrame]:
+        self.halt = halt
+        yielded = rows = 0
         while True:
             try:
                 for chunk in self._read(skip=yielded):
                     yielded += 1
+                    rows += len(chunk)
+                    if rows > self.limits.max_rows:
+                        raise self.limits.refuse(
+                            f"the file has more than {self.limits.max_rows:,} rows",
+                            f"{self.limits.max_rows:,} rows",
+                            self.path,
+                        )
                     yield chunk
+                if not rows:
+                    raise InputError("the file has a header but no data rows", path=self.path)
                 return
             except (pd.errors.ParserError, _ImplicitIndex) as exc:
                 self._explain_wide_rows(exc)  # raises InputError for a row with more values
@@ -291,7 +434,7 @@ class _CsvChunks:
                 first_row += len(chunk)
                 if n < skip:
                     continue
-                yield _tidy(chunk, self.width, self.path)
+                yield _tidy(chunk, self.width, self.path, self.limits)
 
     def _explain_wide_rows(self, exc: Exception) -> None:
         """Find the first row with a value past the header; else widen the read.
@@ -363,7 +506,30 @@ class _ImplicitIndex(Exception):
     """pandas took a first row wider than the names for one with an index column."""
 
 
-def _tidy(chunk: pd.DataFrame, width: int, path: Path) -> pd.DataFrame:
+class _Halting(io.RawIOBase):
+    """A binary file that ends the reading with StopRun once `halt` is set: pandas' parser
+    reads in blocks, so a stop is seen within a block even in a chunk of long lines."""
+
+    def __init__(self, raw: IO[bytes], halt: threading.Event | None, path: Path) -> None:
+        self.raw, self.halt, self.path = raw, halt, path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        check_halt(self.halt, self.path)
+        return self.raw.readinto(buffer)  # type: ignore[attr-defined]
+
+    def read(self, size: int = -1) -> bytes:
+        check_halt(self.halt, self.path)
+        return self.raw.read(size)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _tidy(chunk: pd.DataFrame, width: int, path: Path, limits: ReadLimits = LIMITS) -> pd.DataFrame:
     """Cells as text ("" for empty), only the header's columns, rows with no values left out.
 
     A value past the header's columns is an InputError naming the row: a row with more
@@ -383,7 +549,23 @@ def _tidy(chunk: pd.DataFrame, width: int, path: Path) -> pd.DataFrame:
                     row=int(chunk.index[i]),
                 )
         chunk = chunk.iloc[:, :width]
+    _check_cells(chunk, path, limits)
     return _drop_empty_rows(chunk)
+
+
+def _check_cells(chunk: pd.DataFrame, path: Path, limits: ReadLimits) -> None:
+    """InputError naming the row and column of a cell longer than the limit."""
+    most = limits.max_cell_chars
+    for j in range(chunk.shape[1]):
+        column: list[str] = chunk.iloc[:, j].tolist()
+        if column and max(map(len, column)) > most:
+            i = next(i for i, v in enumerate(column) if len(v) > most)
+            raise InputError(
+                f"a cell holds {len(column[i]):,} characters: past leadup's limit of "
+                f"{most:,} characters a cell",
+                path=path,
+                row=int(chunk.index[i]),
+            )
 
 
 def _drop_empty_rows(chunk: pd.DataFrame) -> pd.DataFrame:

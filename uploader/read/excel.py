@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import islice
@@ -20,6 +21,8 @@ import pandas as pd
 
 from uploader.errors import InputError
 from uploader.headers import match_header
+from uploader.read.bounds import check_xlsx
+from uploader.read.limits import LIMITS, ReadLimits, check_halt
 from uploader.read.table import (
     HEADER_SCAN_ROWS,
     Detected,
@@ -66,7 +69,13 @@ def excel_text(value: Any) -> str:
     return str(value)
 
 
-def open_excel(path: Path, fmt: str, options: ReadOptions) -> Table:
+def open_excel(
+    path: Path,
+    fmt: str,
+    options: ReadOptions,
+    limits: ReadLimits = LIMITS,
+    halt: threading.Event | None = None,
+) -> Table:
     """Open a workbook: the sheet asked for, or the first with lead columns, and its header row.
 
     Without --sheet, a first sheet with data but no lead columns (a "Read me" cover) gives way
@@ -75,6 +84,8 @@ def open_excel(path: Path, fmt: str, options: ReadOptions) -> Table:
     """
     from python_calamine import CalamineWorkbook
 
+    if fmt == "xlsx":
+        check_xlsx(path, limits, halt)  # before calamine allocates a sheet's whole range
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for broken files
@@ -91,23 +102,47 @@ def open_excel(path: Path, fmt: str, options: ReadOptions) -> Table:
     columns = header_cells(head[index])
     if not columns:
         raise InputError(f"the header row of sheet {sheet!r} is empty", path=path, row=index + 1)
+    if len(columns) > limits.max_columns:
+        raise limits.refuse(
+            f"the header has {len(columns):,} columns", f"{limits.max_columns:,} columns", path
+        )
     detected = Detected(fmt, None, None, index + 1, sheet, note)
 
-    def reader() -> Iterator[pd.DataFrame]:
-        rows = _rows(workbook, sheet, path)
+    def reader(stop: threading.Event | None) -> Iterator[pd.DataFrame]:
+        rows = _rows(workbook, sheet, path, limits, stop)
         yield from _excel_chunks(rows, index, len(columns), options.chunk_rows, path)
 
-    return Table(path, columns, detected, file_sha256(path), reader)
+    return Table(path, columns, detected, file_sha256(path, halt), reader)
 
 
-def _rows(workbook: Any, name: str, path: Path) -> Iterator[list[str]]:
-    """The sheet's rows from row 1 (empty rows included, so numbers match Excel's), as text."""
+def _rows(
+    workbook: Any,
+    name: str,
+    path: Path,
+    limits: ReadLimits = LIMITS,
+    halt: threading.Event | None = None,
+) -> Iterator[list[str]]:
+    """The sheet's rows from row 1 (empty rows included, so numbers match Excel's), as text.
+
+    A cell longer than the limit is an InputError naming its row; `halt` ends the reading.
+    """
     try:
         raw_rows = workbook.get_sheet_by_name(name).iter_rows()
     except Exception as exc:  # calamine's own errors for a damaged sheet
         raise InputError(f"cannot read sheet {name!r}: {exc}", path=path) from exc
-    for raw in raw_rows:
-        yield [excel_text(v) for v in raw]
+    most = limits.max_cell_chars
+    for number, raw in enumerate(raw_rows, start=1):
+        if not number % 1000:
+            check_halt(halt, path)
+        row = [excel_text(v) for v in raw]
+        if row and max(map(len, row)) > most:
+            raise InputError(
+                f"a cell holds {max(map(len, row)):,} characters: past leadup's limit of "
+                f"{most:,} characters a cell",
+                path=path,
+                row=number,
+            )
+        yield row
 
 
 def _head(

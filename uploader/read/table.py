@@ -6,6 +6,7 @@ Also where the header row is found, the same way for text files and Excel sheets
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import pandas as pd
 
 from uploader.errors import InputError
 from uploader.headers import is_known_header
+from uploader.read.limits import check_halt
 from uploader.settings import ReadOptions
 
 HEADER_SCAN_ROWS = 40  # a title block or preamble taller than this needs --header-row
@@ -53,7 +55,7 @@ class Table:
         columns: tuple[str, ...],
         detected: Detected,
         sha256: str,
-        reader: Callable[[], Iterator[pd.DataFrame]],
+        reader: Callable[[threading.Event | None], Iterator[pd.DataFrame]],
     ) -> None:
         self.path = path
         self.columns = columns
@@ -61,21 +63,26 @@ class Table:
         self.sha256 = sha256
         self._reader = reader
         self.opened_as: tuple[int, int, int] | None = None  # (size, mtime_ns, inode) at open
+        # A stop request that ends reading between blocks (StopRun): open_table's `halt`.
+        self.halt: threading.Event | None = None
 
     def changed_since_opened(self) -> bool:
         """The file was rewritten or appended to since it was opened (its hash was taken then,
         so a second hash is not needed: a writer changes the size or the modification time)."""
         return self.opened_as is not None and file_identity(self.path) != self.opened_as
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
+    def chunks(self, halt: threading.Event | None = None) -> Iterator[pd.DataFrame]:
         """The data rows as chunks of text, re-read from the file on every call.
+
+        `halt` (else the one given to open_table), once set, ends the reading with StopRun
+        within a block of the file, even in the middle of a chunk.
 
         Columns are positions 0..n-1, the index is the row number a spreadsheet shows, every
         cell a str ("" when empty). Rows with no values are left out. May raise InputError
         part-way (a ragged row, a byte the encoding cannot decode): the caller loads every row
         before sending any, so a half-understood file is never sent.
         """
-        return self._reader()
+        return self._reader(halt if halt is not None else self.halt)
 
     def __repr__(self) -> str:
         return f"Table({str(self.path)!r}, columns={len(self.columns)}, {self.detected})"
@@ -127,10 +134,11 @@ def header_cells(cells: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, halt: threading.Event | None = None) -> str:
     """Hex sha256 of the file's bytes: the identity of its content for idempotency keys."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(HASH_BLOCK):
+            check_halt(halt, path)
             digest.update(block)
     return digest.hexdigest()
