@@ -240,6 +240,7 @@ def _excel_chunks(
     """Excel rows after the header as chunks; a value past the header is an InputError."""
     cells: list[list[str]] = []
     numbers: list[int] = []
+    seen = False
     for number, row in enumerate(rows, start=1):
         if number <= header_index + 1:
             continue
@@ -258,8 +259,11 @@ def _excel_chunks(
         if any(c.strip() for c in row):
             cells.append(row)
             numbers.append(number)
+            seen = True
             if len(cells) == chunk_rows:
                 yield pd.DataFrame(cells, index=numbers, columns=range(width), dtype=object)
                 cells, numbers = [], []
     if cells:
         yield pd.DataFrame(cells, index=numbers, columns=range(width), dtype=object)
+    elif not seen:
+        raise InputError("the sheet has a header but no data rows", path=path)
