@@ -16,8 +16,11 @@ import pytest
 
 from tests.support.cli import leadup
 from uploader.errors import InputError, StopRun
+from uploader.model import Lead, Outcome, RowResult
+from uploader.prepare.mapping import auto_map
+from uploader.prepare.normalise import Preparer
 from uploader.read import ReadLimits, open_table
-from uploader.settings import ReadOptions
+from uploader.settings import PrepareOptions, ReadOptions
 
 HEADER = "First Name,Last Name,Email,Zip\n"
 
@@ -278,3 +281,53 @@ def test_a_header_only_sheet_says_so(tmp_path: Path) -> None:
     wb.save(tmp_path / "leads.xlsx")
     with pytest.raises(InputError, match="has a header but no data rows"):
         list(open_table(tmp_path / "leads.xlsx").chunks())
+
+
+# -- 5. duplicate headers and NUL bytes ------------------------------------------------------
+
+
+def _prepared(path: Path) -> list[Lead | RowResult]:
+    table = open_table(path)
+    preparer = Preparer(auto_map(table.columns), table.columns, PrepareOptions(), table.sha256)
+    return [result for chunk in table.chunks() for result, _ in preparer.prepare(chunk)]
+
+
+@pytest.mark.parametrize("second", ["Zip Code", "Zip", " zip "])
+def test_a_second_zip_column_is_reported_not_sent_as_an_extra(tmp_path: Path, second: str) -> None:
+    """Before: the second column went out as `zip_code` (or `zip_2`) beside `zip`."""
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        f"Email,Zip,{second}\nann@x.com,02139,10001\nbob@x.com,02139,02139\ncy@x.com,02139,\n"
+    )
+    ann, bob, cy = _prepared(path)
+    assert isinstance(ann, RowResult)
+    assert ann.outcome is Outcome.INVALID
+    assert f'column "{second}": "10001" is another zip than column "Zip"' in (ann.error or "")
+    assert isinstance(bob, Lead) and bob.payload["zip"] == "02139"
+    assert isinstance(cy, Lead)
+
+
+def test_a_home_phone_beside_a_phone_is_still_an_extra(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("Email,Zip,Phone,Home Phone\nann@x.com,02139,5551234567,5559876543\n")
+    (ann,) = _prepared(path)
+    assert isinstance(ann, Lead)
+    assert ann.payload["home_phone"] == "5559876543"
+
+
+def test_nul_and_control_bytes_never_reach_the_api(tmp_path: Path) -> None:
+    """Before: "Ann\\x00" and an ESC sequence were sent as they were."""
+    path = tmp_path / "leads.csv"
+    path.write_bytes(
+        b"First Name,Email,Zip,Notes\nAn\x00n,ann@x.com\x00,021\x0039,hi \x1b[2Jthere\x07\n"
+    )
+    (ann,) = _prepared(path)
+    assert isinstance(ann, Lead)
+    assert ann.payload == {
+        "first_name": "Ann",
+        "email": "ann@x.com",
+        "zip": "02139",
+        "notes": "hi [2Jthere",
+    }
+    text = repr(ann.payload)
+    assert "\\x00" not in text and "\\x1b" not in text

@@ -94,6 +94,20 @@ def strip_column(values: list[str]) -> list[str]:
     return [v.strip() for v in values]
 
 
+# Control characters no lead's value holds: NUL and the other C0 controls but tab and line
+# breaks, DEL, and the C1 controls. A NUL is refused by many APIs and databases, or cuts the
+# value short; the others are terminal escapes (ESC) or debris of a damaged file (issue 16).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(values: list[str]) -> list[str]:
+    """Each value less its control characters; the column itself when none has any (one
+    C-speed regex search over the joined column)."""
+    if not _CONTROLS.search("".join(values)):
+        return values
+    return [_CONTROLS.sub("", v) for v in values]
+
+
 def first_value(text: str) -> str:
     """The first of several values Google Contacts packs into one cell with ` ::: `."""
     if MULTI_VALUE_SEP in text:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from uploader.errors import ConfigError
+from uploader.headers import match_header
 from uploader.model import (
     STANDARD_FIELDS,
     Lead,
@@ -170,6 +171,7 @@ class Preparer:
             "state": states.column,
         }
         self._field_cols = sorted(mapping.fields.items())  # (position, field)
+        self._twins = _twin_columns(mapping, self.columns)
         self._extra_cols = sorted(mapping.extras.items())
         self._constants = self._check_constants(mapping.constants, country)
         self._seen_email = _Seen()
@@ -204,7 +206,8 @@ class Preparer:
         alive at once (the garbage collector would walk them again and again).
         """
         rows: list[int] = chunk.index.tolist()
-        raw: list[list[str]] = [chunk.iloc[:, j].tolist() for j in range(chunk.shape[1])]
+        cells_in: list[list[str]] = [chunk.iloc[:, j].tolist() for j in range(chunk.shape[1])]
+        raw = [f.without_controls(column) for column in cells_in]  # no NUL reaches the API
         keys: list[str] = []  # payload key of each normalised column, in payload order
         values: list[list[str]] = []
         problems: dict[int, dict[str, str]] = {}  # row offset -> field -> reason
@@ -228,9 +231,10 @@ class Preparer:
             keys.append(key)
             values.append(f.strip_column(raw[pos]))
         self._check_required(keys, values, len(rows), problems)
+        self._check_twins(raw, keys, values, problems)
 
         results = self._assemble(rows, keys, values, problems)
-        cells = map(list, zip(*raw, strict=False)) if raw else ([] for _ in rows)
+        cells = map(list, zip(*cells_in, strict=False)) if cells_in else ([] for _ in rows)
         return zip(results, cells, strict=False)  # same length: one result per row
 
     def _assemble(
@@ -311,6 +315,29 @@ class Preparer:
             take = (plain & present)[order]  # in hash order
             seen.pending_bulk.append((ordered[take], row_numbers[order][take]))
 
+    def _check_twins(
+        self,
+        raw: list[list[str]],
+        keys: list[str],
+        values: list[list[str]],
+        problems: dict[int, dict[str, str]],
+    ) -> None:
+        """A row whose second column for a field (two "Zip" headers, "Zip" and "Zip Code")
+        holds another value than the column sent as that field: which one is meant is not
+        for leadup to guess, nor to send the other one quietly as an extra field."""
+        for pos, field, chosen in self._twins:
+            normalise = self._normalisers.get(field)
+            twin = normalise(raw[pos])[0] if normalise else f.collapse_column(raw[pos])
+            sent = values[keys.index(field)]
+            header, other = self.columns[pos], self.columns[chosen]
+            for i, (a, b) in enumerate(zip(twin, sent, strict=True)):
+                if a and a != b:
+                    problems.setdefault(i, {})[f"{field}#{pos}"] = (
+                        f'column "{header}": {_show(a)} is another {field} than column '
+                        f'"{other}" ({_show(b) if b else "empty"}); keep one, or say which '
+                        "with --mapping"
+                    )
+
     def _check_required(
         self, keys: list[str], values: list[list[str]], n: int, problems: dict[int, dict[str, str]]
     ) -> None:
@@ -342,6 +369,30 @@ class Preparer:
             if key == name:
                 return f'column "{self.columns[pos]}" is empty: {why}'
         return f"no column is mapped to {name} ({why}); map one with --mapping"
+
+
+# Fields a lead has one of (a person may have several emails and phones, not two zips).
+_ONE_PER_LEAD = frozenset(("first_name", "last_name", "address_1", "city", "state", "zip"))
+
+
+def _twin_columns(mapping: Mapping, columns: Sequence[str]) -> list[tuple[int, str, int]]:
+    """(position, field, position of the column sent as that field) for each extra column
+    that is a second column for a field: the same header again, or another header for a
+    one-per-lead field in the same group ("Zip Code" beside "Zip"; not "Home Zip")."""
+    chosen = {field: pos for pos, field in mapping.fields.items()}
+    twins = []
+    for pos in mapping.extras:
+        found = match_header(columns[pos])
+        if found is None or found[0] not in chosen:
+            continue
+        field, group, _ = found
+        first = chosen[field]
+        same_header = columns[pos].strip().casefold() == columns[first].strip().casefold()
+        first_match = match_header(columns[first])
+        same_group = first_match is not None and first_match[1] == group
+        if same_header or (field in _ONE_PER_LEAD and same_group):
+            twins.append((pos, field, first))
+    return twins
 
 
 def _check_mapping(mapping: Mapping, columns: Sequence[str]) -> None:
