@@ -6,9 +6,11 @@
     │   ├── InputError               the lead file itself (names file, row, column)
     │   ├── JournalError             the journal does not fit this run (input changed, locked)
     │   │   └── JournalMismatch      it was made from another file, or this one changed since
-    │   └── ResendNeedsConfirmation  --restart would send created rows again: ask first
+    │   ├── ResendNeedsConfirmation  --restart would send created rows again: ask first
+    │   └── OutputError              what leadup writes cannot be (read-only, disk full, damaged)
     ├── StopRun                      exit 3: the run stopped before finishing (resume it)
-    │   └── JournalWriteError        the journal could not be written (disk full, ...)
+    │   ├── JournalWriteError        the journal could not be written (disk full, damaged, ...)
+    │   └── ResultsWriteError        the results file could not be written after sending
     └── TransportError               one request went wrong (translated from aiohttp)
         ├── NotSent                  retryable: the request never left (connect failed)
         └── MaybeSent                ambiguous: it may have been applied (timeout, dropped)
@@ -85,6 +87,11 @@ class ResendNeedsConfirmation(UsageError):
         self.total_price = total_price
 
 
+class OutputError(UsageError):
+    """A file or folder leadup writes cannot be written (a read-only folder, a full disk), or
+    its journal is damaged: the run stops before sending anything."""
+
+
 class StopRun(LeadupError):
     """The run stopped before every row was finished; a resume completes it."""
 
@@ -93,6 +100,11 @@ class StopRun(LeadupError):
 
 class JournalWriteError(StopRun):
     """The journal could not be written: the run stops, and what was recorded resumes."""
+
+
+class ResultsWriteError(StopRun):
+    """The results file could not be written after sending: the journal holds every row, and
+    running the same command again writes it."""
 
 
 class TransportError(LeadupError):

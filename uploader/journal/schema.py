@@ -242,3 +242,20 @@ def remove_journal(path: Path) -> None:
     """Delete a journal and its WAL side files (for --restart)."""
     for file in (path, *sqlite_side_files(path)):
         file.unlink(missing_ok=True)
+
+
+# SQLite's primary result codes that name an environment fault (sqlite.org/rescode.html).
+_TROUBLES = {
+    8: "it cannot be written: its folder or disk is read-only",  # SQLITE_READONLY
+    10: "the disk failed to read or write it",  # SQLITE_IOERR
+    11: "it is damaged (a page of it is unreadable)",  # SQLITE_CORRUPT
+    13: "it cannot be written: the disk is full",  # SQLITE_FULL
+    26: "it is damaged (it is not a database any more)",  # SQLITE_NOTADB
+}
+
+
+def trouble(exc: sqlite3.Error) -> str:
+    """What went wrong with the journal file, in words, with SQLite's own after it."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    what = _TROUBLES.get(code & 0xFF, "") if isinstance(code, int) else ""
+    return f"{what or 'the journal could not be written'} ({exc})"

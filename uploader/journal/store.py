@@ -274,8 +274,7 @@ class Journal:
         """Pending rows in row order, a page at a time; other writes may run between pages."""
         last = _FIRST_ROW
         while True:
-            with self._lock:
-                page = self._db.execute(jdb.PENDING_PAGE, (last, batch_size)).fetchall()
+            page = self._query(jdb.PENDING_PAGE, (last, batch_size))
             if not page:
                 return
             sha = self.input_sha256
@@ -429,7 +428,10 @@ class Journal:
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:  # a damaged page, an I/O error
+                raise JournalWriteError(f"{self.path}: {jdb.trouble(exc)}") from exc
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -444,7 +446,5 @@ class Journal:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                    raise JournalWriteError(
-                        f"{self.path}: the journal could not be written ({exc})"
-                    ) from exc
+                    raise JournalWriteError(f"{self.path}: {jdb.trouble(exc)}") from exc
                 raise

@@ -10,7 +10,9 @@ import time
 from collections.abc import AsyncIterator
 from itertools import islice
 from pathlib import Path
+from types import TracebackType
 
+from uploader.errors import JournalWriteError, LeadupError, OutputError, ResultsWriteError
 from uploader.events import Notice, NoticeKind
 from uploader.journal import Journal, JournalWriter
 from uploader.journal.results import write_results
@@ -45,18 +47,17 @@ async def dispatch_and_render(
     """
     stats = SendStats()
     finished, stopped = 0, ""
+    failure: BaseException | None = None
     try:
         if journal.pending_count():
             stats, finished, stopped = await _dispatch(journal, settings, control, transport)
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
-        # Also when cancelled or failing: the results file always reflects the journal.
-        await asyncio.to_thread(
-            write_results,
-            results_path,
-            journal.columns,
-            journal.results(),
-            ping=settings.ping is not None,
-        )
+        # Also when cancelled or failing: the results file always reflects the journal. A
+        # failure to write it never hides why the run stopped (issue 16, item 5).
+        await _render(journal, results_path, ping=settings.ping is not None, failure=failure)
     quote = None
     if settings.ping is not None and not settings.ping.post:
         quote = await asyncio.to_thread(_quote_of, journal, settings.ping, results_path)
@@ -78,6 +79,52 @@ async def dispatch_and_render(
         stopped=stopped,
         notes=notes,
     )
+
+
+async def _render(
+    journal: Journal, results_path: Path, *, ping: bool, failure: BaseException | None
+) -> None:
+    """Write the results file; when the run is failing, say on its error where they are."""
+    try:
+        await asyncio.to_thread(
+            write_results, results_path, journal.columns, journal.results(), ping=ping
+        )
+    except (OSError, JournalWriteError) as exc:
+        why = f"{exc.strerror} ({exc.filename})" if isinstance(exc, OSError) else str(exc)
+        if failure is None:
+            raise ResultsWriteError(
+                f"{results_path}: the results file could not be written: {why}"
+            ) from exc
+        failure.add_note(f"the results file could not be written either: {why}")
+        return
+    if isinstance(failure, LeadupError):
+        failure.add_note(f"the results so far are in {results_path}")
+
+
+class NothingSentYet:
+    """Environment faults before the first request (a read-only folder, a full disk, a
+    damaged journal) are a clear stop, exit 2, not a crash: nothing was sent. Once
+    `sending()` is called, they are the run's (exit 3, resumable)."""
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def sending(self) -> None:
+        self.started = True
+
+    def __enter__(self) -> NothingSentYet:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.started:
+            return
+        if isinstance(exc, JournalWriteError):
+            raise OutputError(f"{exc}; nothing was sent") from exc
+        if isinstance(exc, OSError):
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise OutputError(f"{where}{exc.strerror or exc}; nothing was sent") from exc
 
 
 async def _dispatch(

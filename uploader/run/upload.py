@@ -15,13 +15,13 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
-from uploader.errors import JournalError, JournalMismatch, UsageError
+from uploader.errors import JournalError, JournalMismatch, JournalWriteError, UsageError
 from uploader.events import Notice, NoticeKind, RowsLoaded, RunFinished
 from uploader.journal import Journal
 from uploader.model import Outcome
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
-from uploader.run.dispatch import dispatch_and_render
+from uploader.run.dispatch import NothingSentYet, dispatch_and_render
 from uploader.run.guards import (
     adopt_legacy_journal,
     explain_mismatch,
@@ -62,43 +62,45 @@ async def upload(
     control = control or RunControl()
     started = time.monotonic()
     results_path = request.results_path
-    refuse_overwriting_input(request.input_path, results_path)
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    adopt_legacy_journal(results_path)
-    notes: list[str] = []
-    with OutputLock(results_path):
-        table, mapping, detected = await read_and_map(request)
-        refuse_results_file(request.input_path, table.columns, request.program)
-        control.emit(detected)
-        if request.restart and (kept := prepare_restart(request)) is not None:
-            notes.append(f"the earlier results are kept as {kept.name}")
-        try:
-            journal = open_journal(request, table)
-        except JournalMismatch as exc:
-            raise explain_mismatch(exc, request) from None
-        try:
-            if not journal.loaded:
-                refuse_sending_again(earlier_uploads(table.sha256), request)
-            resumed = journal.loaded
-            if resumed:
-                check_same_run(journal, mapping, request.prepare, request.settings.ping)
-                notes.extend(_recover(journal, request.settings))
-            else:
-                await load_unless_stopped(journal, table, mapping, request, control.stopping)
-            finished_before = resumed and not journal.pending_count()
-            _announce(control, journal, resumed, notes)
-            report = await dispatch_and_render(
-                journal,
-                request.settings,
-                results_path,
-                control,
-                started=started,
-                notes=notes,
-                transport=transport,
-            )
-        finally:
-            _remember(journal, results_path, notes)
-            journal.close()
+    with NothingSentYet() as stage:
+        refuse_overwriting_input(request.input_path, results_path)
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        adopt_legacy_journal(results_path)
+        notes: list[str] = []
+        with OutputLock(results_path):
+            table, mapping, detected = await read_and_map(request)
+            refuse_results_file(request.input_path, table.columns, request.program)
+            control.emit(detected)
+            if request.restart and (kept := prepare_restart(request)) is not None:
+                notes.append(f"the earlier results are kept as {kept.name}")
+            try:
+                journal = open_journal(request, table)
+            except JournalMismatch as exc:
+                raise explain_mismatch(exc, request) from None
+            try:
+                if not journal.loaded:
+                    refuse_sending_again(earlier_uploads(table.sha256), request)
+                resumed = journal.loaded
+                if resumed:
+                    check_same_run(journal, mapping, request.prepare, request.settings.ping)
+                    notes.extend(_recover(journal, request.settings))
+                else:
+                    await load_unless_stopped(journal, table, mapping, request, control.stopping)
+                finished_before = resumed and not journal.pending_count()
+                _announce(control, journal, resumed, notes)
+                stage.sending()
+                report = await dispatch_and_render(
+                    journal,
+                    request.settings,
+                    results_path,
+                    control,
+                    started=started,
+                    notes=notes,
+                    transport=transport,
+                )
+            finally:
+                _remember(journal, results_path, notes)
+                journal.close()
     ping = request.settings.ping
     report = replace(
         report,
@@ -136,38 +138,40 @@ async def retry(
     if Outcome.CREATED in wanted:
         raise UsageError("created rows are never resent")
     started = time.monotonic()
-    adopt_legacy_journal(results_path)
-    journal_path = journal_path_for(results_path)
-    if not journal_path.exists():
-        raise JournalError(
-            f"{results_path}: leadup has no record of the upload that wrote it (looked for "
-            f"{journal_path}); retry works on the results file of an upload made here"
-        )
-    notes: list[str] = []
-    with OutputLock(results_path):
-        journal = Journal.open_existing(journal_path)
-        try:
-            notes.extend(_recover(journal, settings))
-            fixed = await asyncio.to_thread(apply_fixes, journal, results_path, wanted)
-            if fixed:
-                notes.append(f"{fixed} rows re-read from the edited results file")
-            settings = replace(settings, ping=ping_of(journal, settings.ping))
-            requeued = journal.requeue(wanted - EDITABLE)
-            notes.append(f"{_rows(requeued + fixed)} to send again")
-            notes.extend(_not_resent(journal.counts(), wanted))
-            _announce(control, journal, True, notes)
-            report = await dispatch_and_render(
-                journal,
-                settings,
-                results_path,
-                control,
-                started=started,
-                notes=notes,
-                transport=transport,
+    with NothingSentYet() as stage:
+        adopt_legacy_journal(results_path)
+        journal_path = journal_path_for(results_path)
+        if not journal_path.exists():
+            raise JournalError(
+                f"{results_path}: leadup has no record of the upload that wrote it (looked for "
+                f"{journal_path}); retry works on the results file of an upload made here"
             )
-        finally:
-            _remember(journal, results_path, notes)
-            journal.close()
+        notes: list[str] = []
+        with OutputLock(results_path):
+            journal = Journal.open_existing(journal_path)
+            try:
+                notes.extend(_recover(journal, settings))
+                fixed = await asyncio.to_thread(apply_fixes, journal, results_path, wanted)
+                if fixed:
+                    notes.append(f"{fixed} rows re-read from the edited results file")
+                settings = replace(settings, ping=ping_of(journal, settings.ping))
+                requeued = journal.requeue(wanted - EDITABLE)
+                notes.append(f"{_rows(requeued + fixed)} to send again")
+                notes.extend(_not_resent(journal.counts(), wanted))
+                _announce(control, journal, True, notes)
+                stage.sending()
+                report = await dispatch_and_render(
+                    journal,
+                    settings,
+                    results_path,
+                    control,
+                    started=started,
+                    notes=notes,
+                    transport=transport,
+                )
+            finally:
+                _remember(journal, results_path, notes)
+                journal.close()
     report = replace(
         report,
         next_steps=next_steps(
@@ -209,7 +213,7 @@ def _remember(journal: Journal, results_path: Path, notes: list[str]) -> None:
         return
     try:
         remember(journal.input_sha256, results_path, journal.counts()[Outcome.CREATED])
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, JournalWriteError) as exc:
         notes.append(f"could not record what was created in {memory_path()}: {exc}")
 
 
