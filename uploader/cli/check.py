@@ -12,6 +12,7 @@ from rich.text import Text
 
 from uploader.run.check import CheckOutcome, CheckReport, check_credentials
 from uploader.settings import ApiSettings, api_settings_from_env
+from uploader.text import inert
 
 SANDBOX_CREDENTIALS = "the embedded sandbox (throwaway)"
 _STYLE = {
@@ -59,6 +60,6 @@ def render_check(report: CheckReport, out: Console, err: Console) -> None:
     the credentials were not refused, else on stderr."""
     console = out if report.exit_code == 0 else err
     first, *rest = report.describe()
-    console.print(Text(first, style=_STYLE[report.outcome]))
-    for line in rest:
-        console.print(Text(f"  {line}"))
+    console.print(Text(inert(first), style=_STYLE[report.outcome]))
+    for line in rest:  # the API's own words among them
+        console.print(Text(f"  {inert(line)}"))

@@ -15,6 +15,7 @@ from rich.text import Text
 from uploader.events import Event, FileRead, Notice, NoticeKind, RowsLoaded
 from uploader.events import Progress as ProgressEvent
 from uploader.model import Outcome
+from uploader.text import inert
 
 
 def counts_text(counts: Mapping[Outcome, int]) -> str:
@@ -43,8 +44,9 @@ def loaded_line(read: FileRead | None, loaded: RowsLoaded) -> str:
     if read is not None and read.note:
         how += f"; {read.note}"
     if loaded.resumed:
-        return f"{loaded.path.name}: resuming, {loaded.to_send} rows still to send"
-    return f"{loaded.path.name}{how}: {loaded.to_send} rows to send" + (f"; {held}" if held else "")
+        return inert(f"{loaded.path.name}: resuming, {loaded.to_send} rows still to send")
+    held = f"; {held}" if held else ""
+    return inert(f"{loaded.path.name}{how}: {loaded.to_send} rows to send{held}")
 
 
 class _BarWithCounts(Progress):
@@ -85,7 +87,7 @@ class BarView:
         elif isinstance(event, ProgressEvent):
             self._update(event)
         elif isinstance(event, Notice) and event.kind is not NoticeKind.NOTE:
-            self._console.print(Text(event.message, style="yellow"))
+            self._console.print(Text(inert(event.message), style="yellow"))
 
     def _update(self, event: ProgressEvent) -> None:
         self._last = event
@@ -141,7 +143,7 @@ class LineView:
             if self._clock() - self._last_printed >= self._interval_s:
                 self._emit(event)
         elif isinstance(event, Notice) and event.kind is not NoticeKind.NOTE:
-            self._print(event.message)
+            self._print(inert(event.message))
 
     def close(self) -> None:
         if self._last is not None:

@@ -13,6 +13,7 @@ from rich.text import Text
 from uploader.cli.words import plural
 from uploader.report import QuoteSummary, Worth
 from uploader.run.quote import NO_STATE, top_states
+from uploader.text import inert
 
 TOP_STATES = 10
 
@@ -20,13 +21,13 @@ TOP_STATES = 10
 def render_quote(summary: QuoteSummary, console: Console) -> None:
     """The headline (priced, best bids, the floor's cut), the top states, and the files."""
     for line in headline(summary):
-        console.print(line, markup=False, soft_wrap=True)
+        console.print(inert(line), markup=False, soft_wrap=True)
     if summary.overall.matched and set(summary.by_state) != {NO_STATE}:
         _print_states(summary, console)
     if summary.states_path is not None:
-        console.print(Text(f"states file:   {summary.states_path}"), soft_wrap=True)
+        console.print(Text(inert(f"states file:   {summary.states_path}")), soft_wrap=True)
     if summary.chart_path is not None:
-        console.print(Text(f"chart:         {summary.chart_path}"), soft_wrap=True)
+        console.print(Text(inert(f"chart:         {summary.chart_path}")), soft_wrap=True)
 
 
 def headline(summary: QuoteSummary) -> list[str]:
@@ -79,7 +80,7 @@ def _print_states(summary: QuoteSummary, console: Console) -> None:
     for name in names:
         table.add_column(name, justify="left" if name == "state" else "right")
     for state, worth in shown:
-        table.add_row(Text(state), *_cells(worth, floor))
+        table.add_row(Text(inert(state)), *_cells(worth, floor))
     console.print(table)
     if more:
         console.print(f"and {plural(more, 'more state')}: every state is in the states file")

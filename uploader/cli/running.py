@@ -18,11 +18,12 @@ from rich.console import Console
 from uploader.cli.options import settings_from
 from uploader.cli.progress import BarView, LineView
 from uploader.cli.summary import render_summary
-from uploader.errors import LeadupError
+from uploader.errors import LeadupError, StopRun
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
 from uploader.run.signals import stop_on_signals
 from uploader.settings import UploadSettings
+from uploader.text import inert
 
 EXIT_INTERNAL = 4
 # Not a terminal: lines are not wrapped at 80 columns, so logs keep one fact per line.
@@ -101,7 +102,15 @@ def errors_to_exit_codes() -> Any:
     try:
         yield
     except LeadupError as exc:
-        err_console.print(f"leadup: error: {exc}", markup=False)
+        err_console.print(f"leadup: error: {inert(exc, lines=True)}", markup=False)
+        for note in getattr(exc, "__notes__", ()):  # where the results are, what else failed
+            err_console.print(f"leadup: {inert(note, lines=True)}", markup=False)
+        if isinstance(exc, StopRun):
+            err_console.print(
+                f"leadup: once that is fixed, run the same command again to resume: "
+                f"{inert(this_command())}",
+                markup=False,
+            )
         sys.exit(exc.exit_code)
     except click.ClickException:
         raise

@@ -10,6 +10,7 @@ from uploader.cli.quote import render_quote
 from uploader.cli.words import plural
 from uploader.model import Outcome
 from uploader.report import UploadReport
+from uploader.text import inert
 
 OUTCOME_STYLE = {
     Outcome.CREATED: "green",
@@ -38,8 +39,8 @@ def render_summary(report: UploadReport, console: Console) -> None:
         render_quote(report.quote, console)
     earlier = " (earlier runs)" if report.already_finished else ""
     if report.status_counts:
-        statuses = ", ".join(
-            f"{k or '(none)'} {v}" for k, v in sorted(report.status_counts.items())
+        statuses = ", ".join(  # the API's words: inert too
+            f"{inert(k) or '(none)'} {v}" for k, v in sorted(report.status_counts.items())
         )
         console.print(f"lead status:   {statuses}{earlier}", markup=False)
     if report.quote is None:  # a quote sells nothing: its worth is in the quote's lines
@@ -56,17 +57,17 @@ def render_summary(report: UploadReport, console: Console) -> None:
             + (f", {report.overloaded} answered 503/408/425" if report.overloaded else "")
         )
     for note in report.notes:
-        console.print(f"note:          {note}", markup=False)
-    console.print(f"results file:  {report.results_path}", markup=False)
+        console.print(f"note:          {inert(note)}", markup=False)
+    console.print(f"results file:  {inert(report.results_path)}", markup=False)
     if report.stopped:
-        console.print(Text.assemble(("stopped:", "bold yellow"), f"       {report.stopped}"))
+        console.print(Text.assemble(("stopped:", "bold yellow"), f"       {inert(report.stopped)}"))
     if report.next_steps:
         console.print("[bold]next steps:[/]")
         for step in report.next_steps:
             head = Text.assemble(
                 (f"  {plural(step.rows, 'row')} {step.outcome.value}", OUTCOME_STYLE[step.outcome]),
-                f": {step.advice}",
+                f": {inert(step.advice)}",
             )
             console.print(head)
             if step.command:
-                console.print(Text(f"    {step.command}"), soft_wrap=True)
+                console.print(Text(f"    {inert(step.command)}"), soft_wrap=True)

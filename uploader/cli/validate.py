@@ -11,28 +11,29 @@ from rich.text import Text
 from uploader.cli.summary import plural
 from uploader.model import Outcome
 from uploader.run.preview import Preview, Problem
+from uploader.text import inert
 
 _TOP_REASONS = 5
 
 
 def render_preview(found: Preview, console: Console) -> None:
     """Print detection, the mapping table, sample leads, counts and the top problems."""
-    console.print(f"{found.path}: {found.detected.describe()}", markup=False)
+    console.print(inert(f"{found.path}: {found.detected.describe()}"), markup=False)
     if found.detected.note:
-        console.print(found.detected.note, markup=False)
+        console.print(inert(found.detected.note), markup=False)
     table = Table(title="column mapping", header_style="bold")
     table.add_column("column")
     table.add_column("sent as")
     for column in found.detected.columns:
-        table.add_row(Text(column.column), Text(column.target))
+        table.add_row(Text(inert(column.column)), Text(inert(column.target)))
     console.print(table)
 
-    for sample in found.samples:
-        console.print_json(json.dumps(sample, ensure_ascii=False))
+    for sample in found.samples:  # JSON escapes C0 controls; inert the rest (bidi, C1)
+        console.print(Text(inert(json.dumps(sample, ensure_ascii=False, indent=2), lines=True)))
 
     for line in counts_lines(found):
-        console.print(line, markup=False, soft_wrap=True)
-    console.print(f"results file: {found.results_path} (nothing was sent)", markup=False)
+        console.print(inert(line), markup=False, soft_wrap=True)
+    console.print(inert(f"results file: {found.results_path} (nothing was sent)"), markup=False)
 
 
 def counts_lines(found: Preview) -> list[str]:
