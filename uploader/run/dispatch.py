@@ -90,7 +90,9 @@ async def _render(
             write_results, results_path, journal.columns, journal.results(), ping=ping
         )
     except (OSError, JournalWriteError) as exc:
-        why = f"{exc.strerror} ({exc.filename})" if isinstance(exc, OSError) else str(exc)
+        why = str(exc)
+        if isinstance(exc, OSError):
+            why = f"{exc.strerror} ({exc.filename})" if exc.filename else str(exc.strerror or exc)
         if failure is None:
             raise ResultsWriteError(
                 f"{results_path}: the results file could not be written: {why}"
