@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -58,6 +59,7 @@ class FlowControl:
         self._wall_clock = wall_clock
         self._clock = asyncio.get_running_loop().time
         self._announced_until = 0.0
+        self._told_clamp = False  # a Retry-After past --max-retry-after was told
         self._told_rate = (float("inf"), -float("inf"))  # (lowest rate told, when)
 
     def __repr__(self) -> str:
@@ -86,10 +88,21 @@ class FlowControl:
             pacer.on_response(sent_at)
 
     def retry_after_s(self, verdict: Verdict) -> float | None:
-        """The answer's Retry-After in seconds, clamped to --max-retry-after."""
-        return parse_retry_after(
-            verdict.retry_after, now=self._wall_clock(), max_s=self._retry.retry_after_max_s
-        )
+        """The answer's Retry-After in seconds, clamped to --max-retry-after; the first clamp
+        of a run is told once, naming the flag (issue 16, item 10)."""
+        cap_s = self._retry.retry_after_max_s
+        asked_s = parse_retry_after(verdict.retry_after, now=self._wall_clock(), max_s=math.inf)
+        if asked_s is not None and asked_s > cap_s and not self._told_clamp:
+            self._told_clamp = True
+            self._notify(
+                Notice(
+                    NoticeKind.PAUSED,
+                    f"the API asked to wait {asked_s:.0f}s (Retry-After); waiting at most "
+                    f"{cap_s:g}s, as --max-retry-after says (raise it to wait longer)",
+                    seconds=cap_s,
+                )
+            )
+        return None if asked_s is None else min(asked_s, cap_s)
 
     def _rate_lowered(self, rate_per_s: float, status: int | None) -> None:
         """Tell of a lower rate when it is news: a new low, or the first in a while."""
