@@ -74,7 +74,7 @@ def test_bearer_token_works(tmp_path: Path, sandbox: Sandbox) -> None:
         (["upload", "{dir}/missing.csv"], {"JUICED_API_TOKEN": SECRET}, "does not exist"),
         (["upload", "{file}", "--rate", "0"], {"JUICED_API_TOKEN": SECRET}, "--rate"),
         (["upload", "{file}", "--concurrency", "0"], {"JUICED_API_TOKEN": SECRET}, "--concurrency"),
-        (["retry", "{file}"], {"JUICED_API_TOKEN": SECRET}, "no journal"),
+        (["retry", "{file}"], {"JUICED_API_TOKEN": SECRET}, "no record of the upload"),
     ],
 )
 def test_bad_usage_exits_2_with_a_clear_message(tmp_path: Path, args, env, message) -> None:

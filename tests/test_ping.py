@@ -210,7 +210,7 @@ async def test_results_file_gains_ping_columns_only_in_ping_mode(tmp_path: Path)
     path = write_csv(tmp_path / "leads.csv", priced_rows(2))
     async with running_sandbox(seed=SEED) as sb:
         await upload(path, sb, ping=PingPolicy())
-        plain = await upload(path, sb, output_path=tmp_path / "plain.csv")
+        plain = await upload(path, sb, output_path=tmp_path / "plain.csv", resend_created=True)
     header = default_results_path(path).read_text(encoding="utf-8-sig").splitlines()[0]
     assert header.split(",")[: len(RESULT_COLUMNS) + len(PING_COLUMNS)] == [
         *RESULT_COLUMNS,

@@ -305,7 +305,7 @@ async def test_resume_with_different_options_is_refused(tmp_path: Path) -> None:
 
     async with running_sandbox() as sb:
         await upload(path, sb)
-        with pytest.raises(Exception, match="differ from the run"):
+        with pytest.raises(Exception, match="differ from those this upload started with"):
             await upload(path, sb, prepare=PrepareOptions(is_test=True))
         report = await upload(
             path, sb, prepare=PrepareOptions(is_test=True), restart=True, resend_created=True

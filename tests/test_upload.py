@@ -67,7 +67,7 @@ async def test_idempotency_key_is_stable_across_attempts_and_runs(tmp_path: Path
     # A second, independent run of the same content computes the same keys.
     other = write_csv(tmp_path / "copy.csv", lead_rows(3))
     async with running_sandbox() as sb2:
-        await upload(other, sb2, concurrency=1)
+        await upload(other, sb2, concurrency=1, resend_created=True)  # on purpose
     assert sorted({*keys_first}) == sorted(r.idempotency_key for r in sb2.state.requests)
     sha = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
     assert keys_first[0] == idempotency_key(sha, 2)

@@ -29,8 +29,12 @@ def leadup(
 
 
 def env_for(sb: Sandbox, **extra: str) -> dict[str, str]:
-    """The environment that points `leadup` at `sb` with KEY and SECRET."""
-    return {"JUICED_API_URL": sb.url, "JUICED_API_KEY": KEY, "JUICED_API_SECRET": SECRET} | extra
+    """The environment that points `leadup` at `sb` with KEY and SECRET (and the test's own
+    memory of uploads, LEADUP_DATA_DIR, for commands run with this environment alone)."""
+    env = {"JUICED_API_URL": sb.url, "JUICED_API_KEY": KEY, "JUICED_API_SECRET": SECRET}
+    if "LEADUP_DATA_DIR" in os.environ:
+        env["LEADUP_DATA_DIR"] = os.environ["LEADUP_DATA_DIR"]
+    return env | extra
 
 
 def assert_no_secret(*texts: str) -> None:

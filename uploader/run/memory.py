@@ -3,8 +3,9 @@
 A journal guards one results file. The same list uploaded again under another `--output`
 (or the default output after an `-o` run, or an `-o` that is a symlink to the results) has a
 journal of its own, empty: without this memory every row would be sent, and paid for, again.
-So each run records, per file content (sha256) and results file, how many rows it created; a
-new upload of content that created rows under another results file is refused, naming it.
+So each run records, per file content (sha256), API and results file, how many rows it
+created; a new upload of content that created rows at the same API is refused, naming the
+earlier results. (An embedded sandbox has an address of its own each time: it never counts.)
 
 The memory is one small SQLite file per user: `$LEADUP_DATA_DIR`, else `$XDG_DATA_HOME/leadup`,
 else `~/.local/share/leadup`; private (0600, in a 0700 folder) since file names say who the
@@ -26,10 +27,11 @@ from uploader.private_files import create_private_file, tighten_sqlite_modes
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
     input_sha256 TEXT NOT NULL,
+    api_url      TEXT NOT NULL,
     results_path TEXT NOT NULL,
     created      INTEGER NOT NULL,
     updated_at   REAL NOT NULL,
-    PRIMARY KEY (input_sha256, results_path)
+    PRIMARY KEY (input_sha256, api_url, results_path)
 )
 """
 
@@ -45,12 +47,12 @@ class EarlierUpload:
 def memory_path() -> Path:
     """Where the memory lives (see the module docstring)."""
     if folder := os.environ.get("LEADUP_DATA_DIR"):
-        return Path(folder) / "sent.sqlite"
+        return Path(folder) / "uploads.sqlite"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "leadup" / "sent.sqlite"
+    return Path(base) / "leadup" / "uploads.sqlite"
 
 
-def earlier_uploads(input_sha256: str) -> list[EarlierUpload]:
+def earlier_uploads(input_sha256: str, api_url: str) -> list[EarlierUpload]:
     """Uploads of this content that created rows, the latest first.
 
     Asked only when a run starts a new journal: a results file that already created rows
@@ -63,13 +65,13 @@ def earlier_uploads(input_sha256: str) -> list[EarlierUpload]:
     with _connect(path) as db:
         found = db.execute(
             "SELECT results_path, created FROM uploads"
-            " WHERE input_sha256 = ? AND created > 0 ORDER BY updated_at DESC",
-            (input_sha256,),
+            " WHERE input_sha256 = ? AND api_url = ? AND created > 0 ORDER BY updated_at DESC",
+            (input_sha256, api_url),
         ).fetchall()
     return [EarlierUpload(Path(p), n) for p, n in found]
 
 
-def remember(input_sha256: str, results_path: Path, created: int) -> None:
+def remember(input_sha256: str, api_url: str, results_path: Path, created: int) -> None:
     """Record what the upload into `results_path` has created so far."""
     path = memory_path()
     if not path.exists():
@@ -78,9 +80,10 @@ def remember(input_sha256: str, results_path: Path, created: int) -> None:
             create_private_file(path)
     with _connect(path) as db:
         db.execute(
-            "INSERT INTO uploads VALUES (?, ?, ?, ?) ON CONFLICT (input_sha256, results_path)"
+            "INSERT INTO uploads VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (input_sha256, api_url, results_path)"
             " DO UPDATE SET created = excluded.created, updated_at = excluded.updated_at",
-            (input_sha256, str(results_path.resolve()), created, time.time()),
+            (input_sha256, api_url, str(results_path.resolve()), created, time.time()),
         )
 
 

@@ -79,7 +79,8 @@ async def upload(
                 raise explain_mismatch(exc, request) from None
             try:
                 if not journal.loaded:
-                    refuse_sending_again(earlier_uploads(table.sha256), request)
+                    earlier = earlier_uploads(table.sha256, request.settings.api.base_url)
+                    refuse_sending_again(earlier, request)
                 resumed = journal.loaded
                 if resumed:
                     check_same_run(journal, mapping, request.prepare, request.settings.ping)
@@ -99,7 +100,7 @@ async def upload(
                     transport=transport,
                 )
             finally:
-                _remember(journal, results_path, notes)
+                _remember(journal, request.settings, results_path, notes)
                 journal.close()
     ping = request.settings.ping
     report = replace(
@@ -170,7 +171,7 @@ async def retry(
                     transport=transport,
                 )
             finally:
-                _remember(journal, results_path, notes)
+                _remember(journal, settings, results_path, notes)
                 journal.close()
     report = replace(
         report,
@@ -207,12 +208,15 @@ def _rows(n: int) -> str:
     return f"{n} row" if n == 1 else f"{n} rows"
 
 
-def _remember(journal: Journal, results_path: Path, notes: list[str]) -> None:
+def _remember(
+    journal: Journal, settings: UploadSettings, results_path: Path, notes: list[str]
+) -> None:
     """What this upload created, for the memory that spans results files (run/memory.py)."""
     if not journal.loaded:
         return
+    created = journal.counts()[Outcome.CREATED]
     try:
-        remember(journal.input_sha256, results_path, journal.counts()[Outcome.CREATED])
+        remember(journal.input_sha256, settings.api.base_url, results_path, created)
     except (OSError, sqlite3.Error, JournalWriteError) as exc:
         notes.append(f"could not record what was created in {memory_path()}: {exc}")
 
