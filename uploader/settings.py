@@ -233,9 +233,7 @@ def check_url(url: str) -> None:
     if parts.scheme not in ("http", "https") or not hostname or port == 0:
         raise ConfigError(f"API URL must be http(s)://host/...: {shown_url(url)!r}")
     if parts.scheme == "http" and not _is_loopback(hostname):
-        raise ConfigError(
-            f"refusing to send credentials over plain http to {hostname}; use https"
-        )
+        raise ConfigError(f"refusing to send credentials over plain http to {hostname}; use https")
 
 
 def shown_url(url: str) -> str:
