@@ -20,6 +20,7 @@ from jobs.schedule import next_run
 from jobs.state import JobPaths, utc_now
 from uploader.errors import LeadupError
 from uploader.model import Outcome
+from uploader.text import inert
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +43,7 @@ def exits(func: F) -> F:
         try:
             code = func(*args, **kwargs)
         except LeadupError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(inert(f"error: {exc}", lines=True), err=True)
             ctx.exit(exc.exit_code)
         ctx.exit(code or 0)
 
@@ -55,7 +56,7 @@ def _load(config_path: Path) -> JobsFile:
 
 def _tell(message: str) -> None:
     """What a signal did, on stderr (cron's log)."""
-    click.echo(f"leadup: {message}", err=True)
+    click.echo(inert(f"leadup: {message}", lines=True), err=True)
 
 
 def _report(summary: RunSummary) -> int:

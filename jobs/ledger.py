@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS run_files (
 """
 
 STARTED, DONE, ERROR = "started", "done", "error"
+# The error of a run found unfinished by a later run: it was killed before it could say so.
+DIED = "died: the run ended without finishing (killed, or the machine stopped)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +277,16 @@ class Ledger:
                 "UPDATE runs SET finished_at = ?, exit_code = ?, error = ? WHERE id = ?",
                 (_iso(at), exit_code, error, run_id),
             )
+
+    def mark_died(self, at: datetime) -> int:
+        """Runs that never ended died (kill -9, a power cut): say so. Call it holding the
+        job's lock, when no run of the job can be alive. Returns how many were marked."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE runs SET finished_at = ?, error = ? WHERE finished_at IS NULL",
+                (_iso(at), DIED),
+            )
+        return cursor.rowcount
 
     def runs(self, *, limit: int = 20, kind: str | None = None) -> list[RunRecord]:
         """The most recent runs first."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jobs.ledger import RunRecord
+from uploader.text import inert
 
 EXIT_MEANING = {
     0: "every row created",
@@ -208,7 +209,8 @@ def summary_text(summary: RunSummary) -> str:
             f"- still being written, left for the next run: {names}; a file is taken once it"
             f" has not changed for {summary.settle_s:g} s (settle_s)"
         )
-    return "\n".join(lines)
+    # File names, headers and errors come from the vendor's files: inert on any terminal.
+    return inert("\n".join(lines), lines=True)
 
 
 def file_line(result: FileResult) -> str:
@@ -252,16 +254,21 @@ def history_table(runs: Sequence[RunRecord], tz: ZoneInfo) -> str:
             str(run.created),
             str(run.not_created),
             f"{run.total_price:.2f}",
-            "running" if run.exit_code is None else str(run.exit_code),
+            _exit_cell(run),
         )
         for run in runs
     ]
     return table(header, rows) if rows else "no runs yet"
 
 
+def _exit_cell(run: RunRecord) -> str:
+    if run.exit_code is not None:
+        return str(run.exit_code)
+    return "running" if run.finished_at is None else "died"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A plain aligned text table (numbers right-aligned)."""
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
         out = [
@@ -270,6 +277,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         ]
         return "  ".join(out).rstrip()
 
+    header, rows = [inert(c) for c in header], [[inert(c) for c in r] for r in rows]
+    widths = [max(len(c) for c in column) for column in zip(header, *rows, strict=True)]
     return "\n".join([line(header), *(line(r) for r in rows)])
 
 

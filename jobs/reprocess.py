@@ -16,7 +16,7 @@ from jobs.ledger import DONE, FileEntry, Ledger
 from jobs.notify import Notifier
 from jobs.report import FileResult, RunSummary
 from jobs.runner import RUN_NOTICES, RunRecorder, build_settings, run_until_left
-from jobs.state import JobLock, JobPaths, JsonLog
+from jobs.state import JobLock, JobPaths, JsonLog, utc_now
 from uploader.errors import ConfigError, LeadupError, StopRun, UsageError
 from uploader.model import Outcome
 from uploader.run import RunControl, retry
@@ -61,6 +61,7 @@ async def reprocess_job(
     log = JsonLog(paths.log)
     control = control or RunControl()
     with JobLock(paths.lock, job.name), Ledger.open(paths.ledger) as ledger:
+        ledger.mark_died(utc_now())  # we hold the lock: a run still `running` was killed
         entries = _chosen(job, ledger.entries(DONE), files)
         recorder = RunRecorder(job, ledger, log, "reprocess", notifier, program)
         try:

@@ -9,6 +9,7 @@ tick is normal).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
@@ -110,9 +111,22 @@ class RunRecorder:
             text = text.replace(secret, "[redacted]")
         return text
 
+    def in_job_words(self, text: str) -> str:
+        """`text` naming this job's credential variables where the engine names the default
+        ones (a 401 says "check JUICED_API_KEY ..."; this job reads `key_env` ...)."""
+        job = self.job
+        for default, own in (
+            ("JUICED_API_KEY", job.key_env),
+            ("JUICED_API_SECRET", job.secret_env),
+            ("JUICED_API_TOKEN", job.token_env),
+        ):
+            if own != default:
+                text = re.sub(rf"\b{default}\b", own, text)
+        return text
+
     def file(self, result: FileResult) -> None:
         """Record one file: its history row and its JSON line."""
-        result = replace(result, error=self.redacted(result.error))
+        result = replace(result, error=self.redacted(self.in_job_words(result.error)))
         self.files.append(result)
         self.ledger.add_run_file(
             self.run_id,
@@ -131,7 +145,7 @@ class RunRecorder:
         self, *, exit_code: int, error: str = "", waiting: tuple[Waiting, ...] = ()
     ) -> RunSummary:
         """Close the run: history, the run's JSON line, and the webhook when worth it."""
-        error = self.redacted(error)
+        error = self.redacted(self.in_job_words(error))
         summary = RunSummary(
             job=self.job.name,
             kind=self.kind,
@@ -195,6 +209,7 @@ async def run_job(
         return RunSummary(job=job.name, kind="run", status="busy", exit_code=0)
     try:
         with Ledger.open(paths.ledger) as ledger:
+            ledger.mark_died(utc_now())  # we hold the lock: a run still `running` was killed
             recorder = RunRecorder(job, ledger, log, "run", notifier, program)
             return await _Run(job, env, recorder, control or RunControl(), now_s).execute()
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,18 @@ class JobLock(PidLock):
         super().__init__(path, lambda pid: JobBusy(job, pid))
 
 
+# What json.dumps leaves raw that could act on a terminal showing the log (`tail -f`): C1
+# controls, bidi controls, zero-width characters, lone surrogates of undecodable file names.
+# Written as JSON's own \\uXXXX escapes, the line reads back the same (issue 16, item 6).
+_INVISIBLE = re.compile(
+    "[\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group(0)):04x}"
+
+
 class JsonLog:
     """Append-only JSON-lines log; each line is written whole and flushed at once."""
 
@@ -81,7 +94,7 @@ class JsonLog:
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         """Append one line `{"ts": ..., "event": ..., **fields}` and return it."""
         line = {"ts": utc_now().isoformat(timespec="seconds"), "event": event, **fields}
-        text = json.dumps(line, default=str, ensure_ascii=False)
+        text = _INVISIBLE.sub(_json_escape, json.dumps(line, default=str, ensure_ascii=False))
         for secret in self.redact:
             text = text.replace(secret, "[redacted]")
         # O_APPEND writes of one line are not interleaved with another process's lines.
