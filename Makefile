@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test check lint bench clean
+.PHONY: demo test check lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
 check: lint test
+
+# A longer fuzzing campaign of reading (tests/test_fuzz.py); `make test` runs a few examples.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(VENV)/.installed-test
+	LEADUP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q \
+		--timeout 3600 tests/test_fuzz.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_all.py

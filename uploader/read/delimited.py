@@ -227,23 +227,30 @@ class _CsvChunks:
                     raise InputError("the file has a header but no data rows", path=self.path)
                 return
             except (pd.errors.ParserError, _ImplicitIndex) as exc:
-                self._explain_wide_rows(exc)  # raises InputError for a row with more values
+                try:
+                    self._explain_wide_rows(exc)  # InputError for a row with more values
+                except UnicodeDecodeError as undecodable:  # the csv module met it first
+                    raise self._undecodable(undecodable) from exc
                 # Only empty cells past the header: read again as wide and drop them.
 
     def _read(self, skip: int) -> Iterator[pd.DataFrame]:
         try:
             yield from self._read_chunks(skip)
         except UnicodeDecodeError as exc:
-            row, column = locate_undecodable(self.path, self.encoding, self.delimiter)
-            header = None
-            if row is not None and column is not None and column < self.width:
-                header = self.columns[column] if self.columns else None
-            raise InputError(
-                f"not valid {self.encoding} text ({exc.reason}); pass --encoding",
-                path=self.path,
-                row=row,
-                column=header,
-            ) from exc
+            raise self._undecodable(exc) from exc
+
+    def _undecodable(self, exc: UnicodeDecodeError) -> InputError:
+        """The InputError for bytes the encoding cannot decode, naming their row and column."""
+        row, column = locate_undecodable(self.path, self.encoding, self.delimiter)
+        header = None
+        if row is not None and column is not None and column < self.width:
+            header = self.columns[column] if self.columns else None
+        return InputError(
+            f"not valid {self.encoding} text ({exc.reason}); pass --encoding",
+            path=self.path,
+            row=row,
+            column=header,
+        )
 
     def _read_chunks(self, skip: int) -> Iterator[pd.DataFrame]:
         header_row = self.header_index + 1
