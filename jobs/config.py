@@ -20,7 +20,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jobs.options import UPLOAD_KEYS, TableReader, UploadOptions, read_upload_options
 from jobs.schedule import ScheduleError, check_expression
 from uploader.errors import ConfigError
-from uploader.settings import CONCURRENCY_LIMIT, RATE_LIMIT, SECONDS_LIMIT, ApiSettings, Credentials
+from uploader.settings import (
+    CONCURRENCY_LIMIT,
+    RATE_LIMIT,
+    SECONDS_LIMIT,
+    ApiSettings,
+    Credentials,
+    RatePolicy,
+    UploadSettings,
+    api_settings_from_env,
+)
 
 DEFAULT_CONFIG_NAME = "leadup-jobs.toml"
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.csv", "*.tsv", "*.txt", "*.xlsx", "*.xls")
@@ -236,3 +245,41 @@ def local_zone_name(env: Mapping[str, str]) -> str:
                 continue
             return name
     return "UTC"
+
+
+def build_settings(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
+    """The upload settings of a job (pace, retries, timeout, ping-post from the job file);
+    the API's come from the environment at run time, read the way the command line reads
+    them (`api_settings_from_env`), the job file's values first."""
+    try:
+        api = api_settings_from_env(
+            env,
+            base_url=job.api_url,
+            partner_id=job.partner_id,
+            key_env=job.key_env,
+            secret_env=job.secret_env,
+            token_env=job.token_env,
+            timeout_s=job.upload.timeout_s,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"job {job.name}: {exc}") from None
+    return UploadSettings(
+        api=api,
+        concurrency=job.concurrency,
+        rate=RatePolicy(rate_per_s=job.rate_per_s),
+        retry=job.upload.retry,
+        ping=job.upload.ping,
+    )
+
+
+def check_folders(job: JobConfig) -> None:
+    """The inbox and mapping must exist when the job runs; the archive is created."""
+    where = f"[jobs.{job.name}]"
+    if not job.inbox.is_dir():
+        raise ConfigError(f"{where} inbox: no such folder: {job.inbox}")
+    if job.mapping is not None and not job.mapping.is_file():
+        raise ConfigError(f"{where} mapping: no such file: {job.mapping}")
+    try:
+        job.archive.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{where} archive: cannot create {job.archive}: {exc.strerror}") from None

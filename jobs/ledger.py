@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS files (
     exit_code INTEGER,
     error TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS grown (
+    sha256 TEXT PRIMARY KEY,        -- content sent (or being sent) while the file grew on
+    file_name TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,    -- that content's length: the grown file's rest is after it
+    content_sha256 TEXT NOT NULL,   -- of those bytes, as the uploader read them
+    header BLOB NOT NULL,           -- its header line(s), put before the rest
+    continuation TEXT NOT NULL DEFAULT ''  -- for a rest: the file sent in its place
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,             -- run | reprocess
@@ -55,6 +63,9 @@ CREATE TABLE IF NOT EXISTS run_files (
 """
 
 STARTED, DONE, ERROR = "started", "done", "error"
+# A content that the file outgrew while it was being read or sent: its rows are sent (once),
+# the rest goes as a file of its own once the file is complete.
+GROWN = "grown"
 # The error of a run found unfinished by a later run: it was killed before it could say so.
 DIED = "died: the run ended without finishing (killed, or the machine stopped)"
 
@@ -74,6 +85,17 @@ class FileEntry:
     total_price: float = 0.0
     exit_code: int | None = None
     error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GrownEntry:
+    """A content sent while its file grew on: the rest of the file goes after it."""
+
+    sha256: str  # of the bytes sent, the first `size_bytes` of the file
+    size_bytes: int
+    header: bytes
+    results_path: Path
+    archived_path: Path  # where the complete file goes, beside the part's results
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +251,49 @@ class Ledger:
                 "UPDATE files SET counts = ?, total_price = ? WHERE sha256 = ?",
                 (json.dumps(dict(counts)), total_price, sha256),
             )
+
+    def record_grown(
+        self,
+        sha256: str,
+        file_name: str,
+        size_bytes: int,
+        content_sha256: str,
+        header: bytes,
+        continuation: str = "",
+    ) -> None:
+        """This content's file outgrew it (or, with `continuation`, it is the rest of one)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO grown (sha256, file_name, size_bytes, content_sha256,"
+                " header, continuation) VALUES (?, ?, ?, ?, ?, ?)",
+                (sha256, file_name, size_bytes, content_sha256, header, continuation),
+            )
+
+    def grown(self, file_name: str) -> list[GrownEntry]:
+        """Contents of an inbox file of this name that it outgrew, the largest first."""
+        rows = self._db.execute(
+            "SELECT g.content_sha256, g.size_bytes, g.header, f.results_path, f.archived_path"
+            " FROM grown g"
+            " JOIN files f ON f.sha256 = g.sha256 WHERE g.file_name = ? AND f.status = ?"
+            " ORDER BY g.size_bytes DESC",
+            (file_name, GROWN),
+        )
+        return [
+            GrownEntry(sha, n, bytes(head), Path(res), Path(arc)) for sha, n, head, res, arc in rows
+        ]
+
+    def continuation_of(self, sha256: str) -> Path | None:
+        """The file sent in place of this content (its rest), if it is one."""
+        row = self._db.execute(
+            "SELECT continuation FROM grown WHERE sha256 = ? AND continuation != ''", (sha256,)
+        ).fetchone()
+        return None if row is None else Path(row[0])
+
+    def forget(self, sha256: str) -> None:
+        """Nothing of this content was sent (it changed while being read): no record."""
+        with self._tx() as db:
+            db.execute("DELETE FROM files WHERE sha256 = ?", (sha256,))
+            db.execute("DELETE FROM grown WHERE sha256 = ?", (sha256,))
 
     # runs
 

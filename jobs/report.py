@@ -223,12 +223,18 @@ def file_line(result: FileResult) -> str:
     counts = (
         f"{plural(result.rows, 'row')}, {result.created} created, {result.not_created} not created"
     )
+    if result.status == "changed":
+        return f"{name}: still being written ({counts} of what was read){why_of(result)}"
     if result.status == "interrupted":
         why = f": {result.error}" if result.error else ""
         return f"{name}: stopped before finishing ({counts}){why}; the next run resumes it"
     extra = [f"{k} {v}" for k, v in sorted(result.counts.items()) if k != "created" and v]
     detail = f" ({', '.join(extra)})" if extra else ""
     return f"{name}: {counts}{detail}, price {result.total_price:.2f}"
+
+
+def why_of(result: FileResult) -> str:
+    return f": {result.error}" if result.error else ""
 
 
 def step_lines(result: FileResult) -> list[str]:

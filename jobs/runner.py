@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jobs import commands
-from jobs.config import JobConfig
+from jobs.config import JobConfig, build_settings, check_folders
+from jobs.growth import (
+    content_read,
+    header_of,
+    not_an_append,
+    prefix_size,
+    remove_unloaded_journal,
+    write_rest,
+)
 from jobs.inbox import (
     InboxFile,
     archive_name,
@@ -26,14 +34,20 @@ from jobs.inbox import (
     scan_inbox,
     unchanged,
 )
-from jobs.ledger import DONE, ERROR, STARTED, Ledger
+from jobs.ledger import DONE, ERROR, GROWN, STARTED, GrownEntry, Ledger
 from jobs.notify import Notifier, NotifyError, make_notifier, webhook_host
 from jobs.report import FileResult, FileStep, RunSummary, Waiting, summary_text
 from jobs.state import JobBusy, JobLock, JobPaths, JsonLog, utc_now
 from uploader.errors import ConfigError, LeadupError, StopRun, UsageError
-from uploader.run import RunControl, UploadReport, UploadRequest, default_results_path, upload
+from uploader.run import (
+    RunControl,
+    UploadReport,
+    UploadRequest,
+    default_results_path,
+    upload,
+)
 from uploader.run.signals import Notices, Tell, stop_on_signals
-from uploader.settings import RatePolicy, UploadSettings, api_settings_from_env
+from uploader.settings import UploadSettings
 
 T = TypeVar("T")
 
@@ -45,44 +59,6 @@ RUN_NOTICES = Notices(
     " once)",
 )
 LEFT_AT_ONCE = "stopped at once: the file being sent resumes on the next run"
-
-
-def build_settings(job: JobConfig, env: Mapping[str, str]) -> UploadSettings:
-    """The upload settings of a job (pace, retries, timeout, ping-post from the job file);
-    the API's come from the environment at run time, read the way the command line reads
-    them (`api_settings_from_env`), the job file's values first."""
-    try:
-        api = api_settings_from_env(
-            env,
-            base_url=job.api_url,
-            partner_id=job.partner_id,
-            key_env=job.key_env,
-            secret_env=job.secret_env,
-            token_env=job.token_env,
-            timeout_s=job.upload.timeout_s,
-        )
-    except ConfigError as exc:
-        raise ConfigError(f"job {job.name}: {exc}") from None
-    return UploadSettings(
-        api=api,
-        concurrency=job.concurrency,
-        rate=RatePolicy(rate_per_s=job.rate_per_s),
-        retry=job.upload.retry,
-        ping=job.upload.ping,
-    )
-
-
-def check_folders(job: JobConfig) -> None:
-    """The inbox and mapping must exist when the job runs; the archive is created."""
-    where = f"[jobs.{job.name}]"
-    if not job.inbox.is_dir():
-        raise ConfigError(f"{where} inbox: no such folder: {job.inbox}")
-    if job.mapping is not None and not job.mapping.is_file():
-        raise ConfigError(f"{where} mapping: no such file: {job.mapping}")
-    try:
-        job.archive.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{where} archive: cannot create {job.archive}: {exc.strerror}") from None
 
 
 class RunRecorder:
@@ -277,14 +253,28 @@ class _Run:
                 name, sha, "duplicate", 0, archived_path=target, duplicate_of=entry.file_name
             )
         resumed = entry is not None and entry.status == STARTED
+        source = seen.path  # what the engine reads: the file, or the rest of a grown one
         if entry is not None and resumed:
             archived, results = entry.archived_path, entry.results_path
+            source = self.ledger.continuation_of(sha) or source
         else:
+            grown = self.ledger.grown(name)
             archived = self._archive_slot(name)
             results = default_results_path(archived)
+            if grown:
+                rest = self._rest_of(seen, grown)
+                if isinstance(rest, str):  # not an append: never send the sent rows twice
+                    return FileResult(name, sha, "error", 3, error=rest)
+                source = rest
+                results = default_results_path(rest)
+                if not grown[-1].archived_path.exists():  # the complete file beside the first part
+                    archived = grown[-1].archived_path
             self.ledger.start_file(sha, name, archived, results, utc_now())
+            if source != seen.path:
+                header = grown[0].header
+                self.ledger.record_grown(sha, name, -1, "", header, str(source))
         request = UploadRequest(
-            input_path=seen.path,
+            input_path=source,
             settings=settings,
             output_path=results,
             read=self.job.upload.read,
@@ -316,6 +306,12 @@ class _Run:
         except ConfigError:
             raise  # the job is misconfigured (mapping, settings): every file would fail alike
         except UsageError as exc:
+            if not resumed and not unchanged(seen):
+                # Still being written (the engine saw it change, or a half-written row broke
+                # the read): nothing was sent, so no record; it goes when it is complete.
+                self.ledger.forget(sha)
+                remove_unloaded_journal(results)
+                return None
             if resumed:
                 # Rows of this file were sent before: keep its journal and results, retry later.
                 return unfinished(str(exc))
@@ -340,6 +336,31 @@ class _Run:
         counts = {outcome.value: n for outcome, n in report.counts.items() if n}
         if report.exit_code == 3:
             return unfinished(report.stopped or "rows still pending", counts, report)
+        if not unchanged(seen):
+            # The vendor wrote on while the rows read were sent: those are sent (once, their
+            # journal and results stay where the ledger says); the file stays in the inbox and
+            # its rest goes as a file of its own when it is complete (`_rest_of`).
+            read = content_read(report.journal_path)  # what the uploader read and sent
+            self.ledger.record_grown(
+                sha, name, prefix_size(seen.path, read), read, header_of(source, self.job)
+            )
+            self.ledger.finish_file(
+                sha,
+                status=GROWN,
+                at=utc_now(),
+                counts=counts,
+                total_price=report.total_price,
+                exit_code=3,
+            )
+            return replace(
+                unfinished(
+                    "it changed while it was being sent: the rows read before the change are"
+                    " sent, the rest goes once the file stops changing",
+                    counts,
+                    report,
+                ),
+                status="changed",
+            )
         target = _archive(seen.path, archived)
         self.ledger.finish_file(
             sha,
@@ -375,6 +396,14 @@ class _Run:
             program=self.recorder.program,
             finished=finished,
         )
+
+    def _rest_of(self, seen: InboxFile, grown: list[GrownEntry]) -> Path | str:
+        """The rest of a file that grew after some of it was sent, as a file of its own in the
+        archive; or why it cannot be sent safely."""
+        rest = self._archive_slot(f"{seen.path.stem}.rest{seen.path.suffix}")
+        if write_rest(seen.path.read_bytes(), grown, rest):
+            return rest
+        return not_an_append(grown)
 
     def _archive_slot(self, name: str) -> Path:
         return archive_name(self.job.archive, name, self.ledger.reserved_names())

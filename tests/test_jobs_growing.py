@@ -1,0 +1,123 @@
+"""Issue 16, item 1: a file still being written when a job takes it loses no row, sends none
+twice, and is never reported as every row created. Against the sandbox, with the real uploader;
+the vendor's writer is played by appending to the file at a chosen moment of the upload."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs import runner
+from jobs.runner import run_job
+from tests.support.jobs import emails, load_job, write_job_file, write_leads
+from uploader.errors import InputError
+from uploader.run import UploadRequest
+from uploader.sandbox import Sandbox, SandboxConfig
+
+REAL_UPLOAD = runner.upload
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox(SandboxConfig()) as sb:
+        yield sb
+
+
+def append_leads(path: Path, start: int, count: int) -> None:
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [f"First{i}", f"Last{i}", f"person{i}@example.com", f"617-200-{i:04d}", "02139"]
+            for i in range(start, start + count)
+        )
+
+
+def sent(sb: Sandbox) -> list[str]:
+    return [lead.payload["email"] for lead in sb.state.leads]
+
+
+async def test_a_file_that_grows_while_sent_is_not_archived_and_its_rest_goes_once(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: 300 rows sent, the file archived while written, the last 100 never sent, and
+    `exit 0: every row created`."""
+    job = load_job(write_job_file(tmp_path, api_url=sandbox.url, rate=1000, concurrency=16))
+    inbox_file = write_leads(job.inbox / "acme.csv", 0, 30)
+
+    async def upload_while_the_vendor_writes(request: UploadRequest, **kw: Any) -> Any:
+        report = await REAL_UPLOAD(request, **kw)
+        append_leads(inbox_file, 30, 10)  # the writer wakes up while rows are sent
+        return report
+
+    monkeypatch.setattr(runner, "upload", upload_while_the_vendor_writes)
+    first = await run_job(job, env=sandbox.env())
+    assert first.exit_code == 3
+    assert first.files[0].status == "changed"
+    assert first.files[0].created == 30
+    assert inbox_file.exists()  # not archived while the writer holds it
+    assert not (job.archive / "acme.csv").exists()
+    from jobs.report import summary_text
+
+    assert "every row created" not in summary_text(first)
+    assert "still being written" in summary_text(first)
+
+    monkeypatch.setattr(runner, "upload", REAL_UPLOAD)
+    second = await run_job(job, env=sandbox.env())
+    assert second.exit_code == 0, second
+    assert second.files[0].created == 10
+    assert Counter(sent(sandbox)) == Counter(emails(0, 40))  # every row, each once
+    assert not inbox_file.exists()
+    assert (job.archive / "acme.csv").read_text().count("\n") == 41  # the complete file
+    assert (job.archive / "acme.results.csv").exists()  # the first 30 rows' results
+    assert (job.archive / "acme.rest.results.csv").exists()  # the last 10 rows' results
+    third = await run_job(job, env=sandbox.env())
+    assert (third.exit_code, third.files) == (0, ())
+
+
+async def test_a_change_noticed_while_reading_waits_and_is_tried_again(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the whole file was set aside as `error` and never tried again."""
+    job = load_job(write_job_file(tmp_path, api_url=sandbox.url, rate=1000))
+    inbox_file = write_leads(job.inbox / "acme.csv", 0, 5)
+
+    async def changed_during_the_read(request: UploadRequest, **kw: Any) -> Any:
+        append_leads(inbox_file, 5, 3)
+        raise InputError("the file changed while it was being read; try again", path=inbox_file)
+
+    monkeypatch.setattr(runner, "upload", changed_during_the_read)
+    first = await run_job(job, env=sandbox.env())
+    assert first.files == () and [w.name for w in first.waiting] == ["acme.csv"]
+    assert first.exit_code == 0 and sent(sandbox) == []
+    assert inbox_file.exists() and not (job.archive / "acme.csv").exists()
+
+    monkeypatch.setattr(runner, "upload", REAL_UPLOAD)
+    second = await run_job(job, env=sandbox.env())
+    assert second.exit_code == 0, second
+    assert Counter(sent(sandbox)) == Counter(emails(0, 8))
+    assert (job.archive / "acme.csv").exists() and (job.archive / "acme.results.csv").exists()
+
+
+async def test_a_rewritten_file_whose_first_version_was_sent_is_not_sent_again(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = load_job(write_job_file(tmp_path, api_url=sandbox.url, rate=1000))
+    inbox_file = write_leads(job.inbox / "acme.csv", 0, 4)
+
+    async def rewritten_while_sent(request: UploadRequest, **kw: Any) -> Any:
+        report = await REAL_UPLOAD(request, **kw)
+        write_leads(inbox_file, 0, 6)  # rewritten from the top (another order, more rows)
+        inbox_file.write_text(inbox_file.read_text().replace("First0", "FIRST0"))
+        return report
+
+    monkeypatch.setattr(runner, "upload", rewritten_while_sent)
+    assert (await run_job(job, env=sandbox.env())).files[0].status == "changed"
+    monkeypatch.setattr(runner, "upload", REAL_UPLOAD)
+    second = await run_job(job, env=sandbox.env())
+    assert second.exit_code == 3 and second.files[0].status == "error"
+    assert "would send those rows again" in second.files[0].error
+    assert Counter(sent(sandbox)) == Counter(emails(0, 4))  # nothing twice
