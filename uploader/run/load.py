@@ -5,9 +5,11 @@ identity (mapping, options, ping settings) that a resume or a retry must share.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
 
@@ -27,9 +29,15 @@ from uploader.settings import PingPolicy, PrepareOptions
 EDITABLE = frozenset({Outcome.REJECTED, Outcome.INVALID})  # retry re-reads their fixed cells
 
 
-async def read_and_map(request: UploadRequest) -> tuple[Table, Mapping, FileRead]:
-    """Open the file and map its columns; what was detected, as the FileRead event."""
-    table = await asyncio.to_thread(open_table, request.input_path, request.read)
+async def read_and_map(
+    request: UploadRequest, stopping: asyncio.Event | None = None
+) -> tuple[Table, Mapping, FileRead]:
+    """Open the file and map its columns; what was detected, as the FileRead event.
+
+    A stop asked while the file is opened (its first pass hashes every byte) ends it at once.
+    """
+    async with _halted_by(stopping) as halt:
+        table = await asyncio.to_thread(open_table, request.input_path, request.read, halt=halt)
     mapping = (
         load_mapping(request.mapping_path, table.columns)
         if request.mapping_path
@@ -83,14 +91,26 @@ async def load_unless_stopped(
     request: UploadRequest,
     stopping: asyncio.Event,
 ) -> None:
-    """Run phase 1 on a thread; a stop asked meanwhile ends it at the next chunk."""
-    halt = threading.Event()
-    watcher = asyncio.ensure_future(stopping.wait())
-    watcher.add_done_callback(lambda _: halt.set())
-    try:
+    """Run phase 1 on a thread; a stop asked meanwhile ends it within a read of the file."""
+    async with _halted_by(stopping) as halt:
         await asyncio.to_thread(
             load_rows, journal, table, mapping, request.prepare, request.settings.ping, halt
         )
+
+
+@contextlib.asynccontextmanager
+async def _halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.Event]:
+    """A thread's view of the run's stop request: set as soon as `stopping` is."""
+    halt = threading.Event()
+    if stopping is None:
+        yield halt
+        return
+    if stopping.is_set():
+        halt.set()
+    watcher = asyncio.ensure_future(stopping.wait())
+    watcher.add_done_callback(lambda _: halt.set())
+    try:
+        yield halt
     finally:
         watcher.cancel()
 
@@ -107,7 +127,7 @@ def load_rows(
     at the next chunk (StopRun)."""
     # Keys are derived when rows are sent (Journal.pending): the load stays lean.
     preparer = Preparer(mapping, table.columns, options, table.sha256, with_keys=False)
-    for chunk in table.chunks():
+    for chunk in table.chunks(halt):
         if halt is not None and halt.is_set():
             raise StopRun(f"stopped while reading {table.path}; nothing was sent")
         journal.add(preparer.prepare(chunk))

@@ -68,7 +68,7 @@ async def upload(
         adopt_legacy_journal(results_path)
         notes: list[str] = []
         with OutputLock(results_path):
-            table, mapping, detected = await read_and_map(request)
+            table, mapping, detected = await read_and_map(request, control.stopping)
             refuse_results_file(request.input_path, table.columns, request.program)
             control.emit(detected)
             if request.restart and (kept := prepare_restart(request)) is not None:
