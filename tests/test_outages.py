@@ -141,7 +141,7 @@ async def test_a_good_probe_lets_every_worker_go_again() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 async def test_a_sandbox_answering_30_percent_503_gets_every_row(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "leads.csv", lead_rows(150))
+    path = write_csv(tmp_path / "leads.csv", lead_rows(100))
     async with running_sandbox(error_503_ratio=0.3, seed=3, api_key=KEY, api_secret=SECRET) as sb:
         done = await asyncio.to_thread(
             leadup, "upload", str(path), "--rate", "100", env=env_for(sb), timeout=50
@@ -149,7 +149,7 @@ async def test_a_sandbox_answering_30_percent_503_gets_every_row(tmp_path: Path)
         assert not sb.state.keys_created_twice()
     assert done.returncode == 0, done.stderr
     lines = results_of(tmp_path / "leads.results.csv")
-    assert Counter(line["outcome"] for line in lines) == {"created": 150}
+    assert Counter(line["outcome"] for line in lines) == {"created": 100}
     assert "the API is overloaded (HTTP 503): rate lowered" in done.stderr
 
 

@@ -246,7 +246,7 @@ async def test_circuit_breaker_stops_when_the_api_is_down(tmp_path: Path) -> Non
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 async def test_a_storm_of_503s_slows_down_but_never_stops_the_run(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "leads.csv", lead_rows(30))
+    path = write_csv(tmp_path / "leads.csv", lead_rows(12))
     async with running_sandbox(error_503_ratio=1.0) as sb:
         report = await upload(
             path,
@@ -256,7 +256,7 @@ async def test_a_storm_of_503s_slows_down_but_never_stops_the_run(tmp_path: Path
             circuit=CircuitPolicy(window=10, pause_s=0.05, max_pauses=2),
         )
     assert report.exit_code == 1 and not report.stopped
-    assert report.counts[Outcome.FAILED] == 30 and sb.state.created_count == 0
+    assert report.counts[Outcome.FAILED] == 12 and sb.state.created_count == 0
 
 
 @pytest.mark.slow
