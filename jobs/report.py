@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jobs.ledger import RunRecord
-from uploader.text import inert
+from uploader.text import inert, plural
 
 EXIT_MEANING = {
     0: "every row created",
@@ -21,11 +21,6 @@ EXIT_MEANING = {
     2: "configuration error",
     3: "a file could not be finished",
 }
-
-
-def plural(n: int, word: str) -> str:
-    """`1 file`, `2 files`, `1 row`, `0 rows`."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Text from files made inert before it reaches a terminal: one function, `inert`.
+"""Text a person reads: `inert` for text from files before it reaches a terminal, and
+`plural` for counts.
 
 Header cells, values and file names are chosen by whoever made the file (in jobs, a vendor).
 Printed raw, `ESC]0;...BEL` retitles the window, `ESC[2J` clears the screen and a bidi
@@ -40,3 +41,12 @@ def inert(text: object, *, lines: bool = False) -> str:
     act on the terminal is still escaped.
     """
     return (_UNSAFE_BUT_NEWLINE if lines else _UNSAFE).sub(_escape, str(text))
+
+
+def plural(n: int, word: str) -> str:
+    """`1 row`, `2 rows`, `1 retry`, `3 retries`, `2 days`."""
+    if n == 1:
+        return f"{n} {word}"
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return f"{n} {word[:-1]}ies"
+    return f"{n} {word}s"

@@ -10,10 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from uploader.cli.words import plural
 from uploader.report import QuoteSummary, Worth
 from uploader.run.quote import NO_STATE, top_states
-from uploader.text import inert
+from uploader.text import inert, plural
 
 TOP_STATES = 10
 

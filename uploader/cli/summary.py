@@ -7,10 +7,9 @@ from rich.table import Table
 from rich.text import Text
 
 from uploader.cli.quote import render_quote
-from uploader.cli.words import plural
 from uploader.model import Outcome
 from uploader.report import UploadReport
-from uploader.text import inert
+from uploader.text import inert, plural
 
 OUTCOME_STYLE = {
     Outcome.CREATED: "green",
