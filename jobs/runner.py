@@ -47,7 +47,7 @@ from uploader.run import (
     upload,
 )
 from uploader.run.signals import Notices, Tell, stop_on_signals
-from uploader.settings import UploadSettings
+from uploader.settings import UploadSettings, redact
 
 T = TypeVar("T")
 
@@ -83,9 +83,7 @@ class RunRecorder:
 
     def redacted(self, text: str) -> str:
         """`text` without the run's credentials: summaries are printed, logged and posted."""
-        for secret in self.log.redact:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact(text, self.log.redact)
 
     def in_job_words(self, text: str) -> str:
         """`text` naming this job's credential variables where the engine names the default

@@ -17,6 +17,7 @@ from typing import Any
 
 from uploader.errors import UsageError
 from uploader.run.lock import PidLock
+from uploader.settings import redact
 
 
 class JobBusy(UsageError):
@@ -95,8 +96,7 @@ class JsonLog:
         """Append one line `{"ts": ..., "event": ..., **fields}` and return it."""
         line = {"ts": utc_now().isoformat(timespec="seconds"), "event": event, **fields}
         text = _INVISIBLE.sub(_json_escape, json.dumps(line, default=str, ensure_ascii=False))
-        for secret in self.redact:
-            text = text.replace(secret, "[redacted]")
+        text = redact(text, self.redact)
         # O_APPEND writes of one line are not interleaved with another process's lines.
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:

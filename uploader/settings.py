@@ -8,7 +8,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -16,6 +16,13 @@ from uploader.errors import ConfigError
 
 DEFAULT_API_URL = "https://usejuiced.com/api"
 REDACTED = "[redacted]"  # what stands where a credential was
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each of `secrets` (longest first, see `Credentials.secrets`) replaced."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +92,7 @@ class Credentials:
 
     def redact(self, text: str) -> str:
         """`text` with every form of the credentials (see `secrets`) replaced by [redacted]."""
-        for secret in self.secrets():
-            text = text.replace(secret, REDACTED)
-        return text
+        return redact(text, self.secrets())
 
     def __repr__(self) -> str:
         return f"Credentials(scheme={self.scheme}, redacted)"

@@ -122,8 +122,7 @@ async def check_credentials(
         return _report(api, credentials_from, CheckOutcome.UNREACHABLE, None, str(exc))
     outcome = _outcome(response.status)
     said = "" if outcome is CheckOutcome.ACCEPTED else error_text(response)[:_SAID_CHARS]
-    for secret in api.credentials.secrets():  # an API that echoes what it was sent
-        said = said.replace(secret, "[redacted]")
+    said = api.credentials.redact(said)  # an API that echoes what it was sent
     return _report(api, credentials_from, outcome, response.status, said)
 
 

@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -38,12 +39,7 @@ async def read_and_map(
     """
     async with _halted_by(stopping) as halt:
         table = await asyncio.to_thread(open_table, request.input_path, request.read, halt=halt)
-    mapping = (
-        load_mapping(request.mapping_path, table.columns)
-        if request.mapping_path
-        else auto_map(table.columns)
-    )
-    check_mapping(mapping, table)
+    mapping = map_columns(table, request.mapping_path)
     return table, mapping, file_read(table, mapping)
 
 
@@ -60,6 +56,13 @@ def file_read(table: Table, mapping: Mapping) -> FileRead:
         columns=tuple(ColumnMap(col, target) for col, target in describe(mapping, table.columns)),
         note=d.note,
     )
+
+
+def map_columns(table: Table, mapping_path: Path | None) -> Mapping:
+    """Where each column goes: the mapping file's word, else the automatic mapping; checked."""
+    mapping = load_mapping(mapping_path, table.columns) if mapping_path else auto_map(table.columns)
+    check_mapping(mapping, table)
+    return mapping
 
 
 def check_mapping(mapping: Mapping, table: Table) -> None:

@@ -13,10 +13,10 @@ from uploader.errors import UsageError
 from uploader.events import FileRead
 from uploader.journal.results import write_results
 from uploader.model import Lead, Outcome, RowResult
-from uploader.prepare.mapping import auto_map, load_mapping, mapping_to_toml
+from uploader.prepare.mapping import auto_map, mapping_to_toml
 from uploader.prepare.normalise import Preparer
 from uploader.read import open_table
-from uploader.run.load import check_mapping, file_read
+from uploader.run.load import file_read, map_columns
 from uploader.run.request import default_results_path, journal_path_for
 from uploader.run.upload import refuse_overwriting_input
 from uploader.settings import PrepareOptions, ReadOptions
@@ -103,8 +103,7 @@ def preview(
 ) -> Preview:
     """Read, map, normalise and check every row; write the results file; send nothing."""
     table = open_table(path, read)
-    mapping = load_mapping(mapping_path, table.columns) if mapping_path else auto_map(table.columns)
-    check_mapping(mapping, table)
+    mapping = map_columns(table, mapping_path)
     results_path = output or default_results_path(path)
     refuse_overwriting_input(path, results_path)
     if journal_path_for(results_path).exists():

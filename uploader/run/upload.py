@@ -44,6 +44,7 @@ from uploader.run.next_steps import next_steps
 from uploader.run.request import UploadRequest, journal_path_for
 from uploader.send.transport import LeadTransport
 from uploader.settings import UploadSettings
+from uploader.text import plural
 
 
 async def upload(
@@ -157,7 +158,7 @@ async def retry(
                     notes.append(f"{fixed} rows re-read from the edited results file")
                 settings = replace(settings, ping=ping_of(journal, settings.ping))
                 requeued = journal.requeue(wanted - EDITABLE)
-                notes.append(f"{_rows(requeued + fixed)} to send again")
+                notes.append(f"{plural(requeued + fixed, 'row')} to send again")
                 notes.extend(_not_resent(journal.counts(), wanted))
                 _announce(control, journal, True, notes)
                 stage.sending()
@@ -198,14 +199,10 @@ _FLAGS = {
 def _not_resent(counts: dict[Outcome, int], wanted: frozenset[Outcome]) -> list[str]:
     """What a retry left alone, and the flag that would have sent it."""
     return [
-        f"not sent again: {_rows(counts[outcome])} {outcome.value}; add {flag}"
+        f"not sent again: {plural(counts[outcome], 'row')} {outcome.value}; add {flag}"
         for outcome, flag in _FLAGS.items()
         if counts.get(outcome) and outcome not in wanted
     ]
-
-
-def _rows(n: int) -> str:
-    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _remember(
