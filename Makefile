@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 	@echo "demo: results in build/demo/leads.results.csv"
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # Format, lint, types and the layer contract (pyproject.toml); `make check` adds the tests.
 lint: $(VENV)/.installed-test
