@@ -97,6 +97,8 @@ class JobsFile:
 
     path: Path
     jobs: dict[str, JobConfig]
+    # The `[cluster]` table, read by uploader/cluster (leadup worker) and ignored here.
+    cluster: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> JobConfig:
         """The job called `name`, or a ConfigError listing the ones that exist."""
@@ -124,7 +126,7 @@ def load_jobs_file(path: Path, *, env: Mapping[str, str] | None = None) -> JobsF
 
 def parse_jobs(data: Mapping[str, Any], path: Path, *, env: Mapping[str, str]) -> JobsFile:
     """Turn the TOML document of `path` into checked JobConfig values."""
-    extra = sorted(set(data) - {"jobs"})
+    extra = sorted(set(data) - {"jobs", "cluster"})
     if extra:
         raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(extra)}: use [jobs.NAME]")
     tables = data.get("jobs")
@@ -139,7 +141,10 @@ def parse_jobs(data: Mapping[str, Any], path: Path, *, env: Mapping[str, str]) -
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: jobs.{name} must be a table ([jobs.{name}])")
         jobs[name] = _parse_job(name, table, path, env)
-    return JobsFile(path=path, jobs=jobs)
+    cluster = data.get("cluster", {})
+    if not isinstance(cluster, dict):
+        raise ConfigError(f"{path}: cluster must be a table ([cluster])")
+    return JobsFile(path=path, jobs=jobs, cluster=cluster)
 
 
 def _parse_job(name: str, table: dict[str, Any], path: Path, env: Mapping[str, str]) -> JobConfig:

@@ -8,8 +8,10 @@
     │   │   └── JournalMismatch      it was made from another file, or this one changed since
     │   ├── ResendNeedsConfirmation  --restart would send created rows again: ask first
     │   └── OutputError              what leadup writes cannot be (read-only, disk full, damaged)
+    │   └── ClusterError             the cluster's database is missing, unset or not set up
     ├── StopRun                      exit 3: the run stopped before finishing (resume it)
     │   ├── JournalWriteError        the journal could not be written (disk full, damaged, ...)
+    │   │   └── FencedOut            a cluster worker was taken over: it may write nothing more
     │   └── ResultsWriteError        the results file could not be written after sending
     └── TransportError               one request went wrong (translated from aiohttp)
         ├── NotSent                  retryable: the request never left (connect failed)
@@ -92,6 +94,10 @@ class OutputError(UsageError):
     its journal is damaged: the run stops before sending anything."""
 
 
+class ClusterError(UsageError):
+    """The cluster cannot be used: no database URL, the extra not installed, no schema."""
+
+
 class StopRun(LeadupError):
     """The run stopped before every row was finished; a resume completes it."""
 
@@ -100,6 +106,11 @@ class StopRun(LeadupError):
 
 class JournalWriteError(StopRun):
     """The journal could not be written: the run stops, and what was recorded resumes."""
+
+
+class FencedOut(JournalWriteError):
+    """Another cluster worker took this upload over (a newer run attempt): this one was
+    presumed dead, so it writes nothing more, neither rows nor results."""
 
 
 class ResultsWriteError(StopRun):

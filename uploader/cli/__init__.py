@@ -83,18 +83,46 @@ def cli(ctx: click.Context) -> None:
 @read_options
 @prepare_options
 @network_options
+@click.option(
+    "--cluster",
+    is_flag=True,
+    help="Queue the upload on the cluster's workers (LEADUP_DATABASE_URL; the file must be on"
+    " storage they share) and follow it; Ctrl-C stops following, not the upload.",
+)
 def upload(
     file: Path,
     output: Path | None,
     restart: bool,
     ping: bool,
     min_price: float | None,
+    cluster: bool,
     **opts: Any,
 ) -> None:
     """Upload FILE (CSV, TSV, XLSX, XLS); running it again resumes where it stopped."""
     if ping or min_price is not None:
         opts["ping_policy"] = ping_policy_from(opts, min_price or 0.0, post=True)
+    if cluster:
+        _run_on_cluster(file, output, opts)
+        return
     _run_file(file, output, restart, opts)
+
+
+def _run_on_cluster(file: Path, output: Path | None, opts: dict[str, Any]) -> None:
+    """The same request as a local upload, run by a cluster worker with its credentials."""
+    from uploader.cli.options import settings_from
+    from uploader.cluster.cli import upload_on_cluster
+    from uploader.settings import Credentials
+
+    with errors_to_exit_codes():
+        request = run.UploadRequest(
+            input_path=file.absolute(),
+            settings=settings_from(opts, Credentials()),
+            output_path=output.absolute() if output else None,
+            read=read_options_from(opts),
+            prepare=prepare_options_from(opts),
+            mapping_path=opts["mapping_path"].absolute() if opts["mapping_path"] else None,
+        )
+    upload_on_cluster(request)
 
 
 @cli.command()
@@ -253,12 +281,15 @@ def check(**opts: Any) -> None:
 
 
 def _register_subcommands() -> None:
-    """The sandbox and the jobs group live in their own packages."""
+    """The sandbox, the jobs group and the cluster live in their own packages."""
     from jobs.cli import jobs_group
+    from uploader.cluster.cli import cluster_group, with_cluster_option, worker_command
     from uploader.sandbox.command import sandbox_command
 
     cli.add_command(sandbox_command, name="sandbox")
-    cli.add_command(jobs_group, name="jobs")
+    cli.add_command(with_cluster_option(jobs_group), name="jobs")
+    cli.add_command(cluster_group, name="cluster")
+    cli.add_command(worker_command, name="worker")
 
 
 def main() -> None:

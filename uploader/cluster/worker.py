@@ -1,0 +1,170 @@
+"""`leadup worker`: one procrastinate worker with leadup's tasks, and its watchdog.
+
+    leadup.tick   a job's tick (periodic: one per tick cluster-wide), claims inbox files
+    leadup.upload one upload, locked by its credential: one sender per credential
+
+The watchdog, on every worker, every heartbeat: prunes workers silent for longer than the
+stall timeout and puts their running jobs back in the queue (another worker takes the upload
+over with a new run attempt, see journal.py); and checks that this worker itself was not
+pruned. A worker that finds itself declared dead (it was paused: SIGSTOP, a swapped-out VM)
+leaves at once, with os._exit, writing nothing: its jobs already belong to others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from jobs.config import JobsFile
+from uploader.cluster.config import ClusterConfig
+from uploader.cluster.database import connect, is_disconnect
+from uploader.cluster.inbox import claim_inbox
+from uploader.cluster.uploads import QUEUE, UPLOAD_TASK, run_upload
+from uploader.errors import ConfigError, FencedOut
+
+TICK_TASK = "leadup.tick"
+EXIT_DECLARED_DEAD = 75  # EX_TEMPFAIL: a supervisor starts a fresh worker
+log = logging.getLogger("leadup.cluster")
+
+
+def worker_name() -> str:
+    """host:pid, what `leadup cluster status` shows for a worker."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class ClusterWorker:
+    """The tasks a worker runs, bound to its database, job file and environment."""
+
+    def __init__(
+        self,
+        url: str,
+        config: ClusterConfig,
+        jobs_file: JobsFile | None,
+        env: Mapping[str, str],
+    ) -> None:
+        import procrastinate
+
+        self.url = url
+        self.config = config
+        self.jobs_file = jobs_file
+        self.env = dict(env)
+        self.name = worker_name()
+        self.worker: Any = None
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=url),
+            periodic_defaults={"max_delay": 60},
+        )
+        self._register()
+
+    def _register(self) -> None:
+        app = self.app
+
+        @app.task(name=UPLOAD_TASK, queue=QUEUE)
+        async def upload(upload_id: int) -> None:
+            await self.upload(upload_id)
+
+        @app.task(name=TICK_TASK, queue=QUEUE)
+        async def tick(timestamp: int, job: str) -> None:
+            await asyncio.to_thread(self.tick, job, timestamp)
+
+        if self.jobs_file is None:
+            return
+        for job in self.jobs_file.jobs.values():
+            cron = self.config.schedules.get(job.name) or job.schedule
+            if not cron:
+                continue
+            if job.timezone != "UTC" and job.name not in self.config.schedules:
+                log.warning("job %s: the cluster reads its schedule in UTC", job.name)
+            app.periodic(cron=cron, periodic_id=job.name, task_kwargs={"job": job.name})(tick)
+
+    async def upload(self, upload_id: int) -> None:
+        """Run one upload; leave the process at once if another worker took it over."""
+        try:
+            await run_upload(self.url, upload_id, self.name, self.env)
+        except FencedOut as exc:
+            log.error("%s; this worker was presumed dead and leaves now", exc)
+            os._exit(EXIT_DECLARED_DEAD)
+
+    def tick(self, job_name: str, timestamp: int) -> None:
+        """One tick of a job: recorded (one per tick: a test checks it), then the claims."""
+        if self.jobs_file is None or job_name not in self.jobs_file.jobs:
+            raise ConfigError(f"this worker has no job {job_name!r}: start it with its job file")
+        db = connect(self.url)
+        try:
+            with db.transaction():
+                db.execute(
+                    "INSERT INTO leadup_ticks (job, tick, worker) VALUES (%s, %s, %s)",
+                    (job_name, timestamp, self.name),
+                )
+            claim_inbox(db, self.jobs_file.jobs[job_name], self.env)
+        finally:
+            db.close()
+
+    async def run(self) -> None:
+        """Work until stopped (SIGINT/SIGTERM); start again after losing the database."""
+        from procrastinate.worker import Worker
+
+        async with self.app.open_async():
+            while True:
+                self.worker = Worker(
+                    app=self.app,
+                    queues=[QUEUE],
+                    name=self.name,
+                    concurrency=self.config.concurrency,
+                    fetch_job_polling_interval=self.config.poll_s,
+                    abort_job_polling_interval=self.config.poll_s,
+                    update_heartbeat_interval=self.config.heartbeat_s,
+                    stalled_worker_timeout=self.config.stall_timeout_s,
+                )
+                watchdog = asyncio.create_task(self._watchdog(), name="leadup-watchdog")
+                try:
+                    await self.worker.run()
+                except Exception as exc:
+                    if not is_disconnect(exc):
+                        raise
+                    log.warning("lost the cluster database; starting again")
+                finally:
+                    watchdog.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watchdog
+                if self.worker.worker_id is None and not self._lost:
+                    return  # stopped by a signal, after its jobs finished
+                self._lost = False
+                await asyncio.sleep(self.config.heartbeat_s)
+
+    _lost = False
+
+    async def _watchdog(self) -> None:
+        """Prune stalled workers, requeue their jobs, and leave if this one was pruned."""
+        manager = self.app.job_manager
+        timeout = self.config.stall_timeout_s
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s / 2)
+            try:
+                if await self._declared_dead():
+                    log.error("this worker was declared dead while paused; leaving now")
+                    os._exit(EXIT_DECLARED_DEAD)
+                await manager.prune_stalled_workers(timeout)
+                for job in await manager.get_stalled_jobs(seconds_since_heartbeat=timeout):
+                    log.warning("job %s (%s) stalled: back in the queue", job.id, job.task_name)
+                    with contextlib.suppress(Exception):
+                        await manager.retry_job(job)
+            except Exception as exc:
+                if not is_disconnect(exc):
+                    raise
+                self._lost = True
+                log.warning("watchdog: the cluster database is unreachable")
+
+    async def _declared_dead(self) -> bool:
+        worker_id = getattr(self.worker, "worker_id", None)
+        if worker_id is None:
+            return False
+        found = await self.app.connector.execute_query_one_async(
+            "SELECT count(*) AS n FROM procrastinate_workers WHERE id = %(id)s", id=worker_id
+        )
+        return found["n"] == 0
