@@ -19,7 +19,9 @@ from uploader.sandbox.runner import sandbox_in_thread
 pytestmark = pytest.mark.slow
 
 
-def leadup(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def leadup(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "uploader", *args],
         env=env,

@@ -27,9 +27,7 @@ def cluster_env(url: str, sandbox: Sandbox) -> dict[str, str]:
     return subprocess_env({"LEADUP_DATABASE_URL": url, **sandbox.env()})
 
 
-def write_cluster_job_file(
-    folder: Path, cluster: dict[str, Any] | None = None, **job: Any
-) -> Path:
+def write_cluster_job_file(folder: Path, cluster: dict[str, Any] | None = None, **job: Any) -> Path:
     """A job file `nightly` with inbox/ and archive/, and a `[cluster]` table."""
     (folder / "inbox").mkdir(parents=True, exist_ok=True)
     table = {"inbox": "inbox", "archive": "archive", "settle_s": 0, "rate": 500} | job
@@ -85,6 +83,9 @@ class Workers:
 def workers(
     folder: Path, env: dict[str, str], config: Path | None = None, count: int = 1
 ) -> Iterator[Workers]:
+    """`count` workers for the `with` block, all with the same job file."""
+    if config is None:  # the [cluster] table of FAST_CLUSTER, one job never scheduled
+        config = write_cluster_job_file(folder / "config")
     group = Workers(folder, env, config)
     group.start(count)
     try:
@@ -119,3 +120,50 @@ def uploads_ended(url: str, count: int) -> bool:
 def creations_per_email(sandbox: Sandbox) -> Counter[str]:
     """How many leads the sandbox created per email: every value must be 1."""
     return Counter(str(lead.payload.get("email", "")) for lead in sandbox.state.leads)
+
+
+def submit(url: str, path: Path, sandbox: Sandbox, *, rate: float, concurrency: int = 8) -> int:
+    """Queue an upload of `path` as `leadup upload --cluster` does; its id."""
+    from uploader.cluster.control import submit_upload
+    from uploader.run import UploadRequest
+    from uploader.settings import ApiSettings, Credentials, RatePolicy, UploadSettings
+
+    settings = UploadSettings(
+        api=ApiSettings(credentials=Credentials(), base_url=sandbox.url, timeout_s=5.0),
+        concurrency=concurrency,
+        rate=RatePolicy(rate_per_s=rate),
+    )
+    return submit_upload(url, UploadRequest(input_path=path, settings=settings))
+
+
+def upload_row(url: str, upload_id: int) -> dict[str, Any]:
+    """The upload's row in leadup_uploads, by column name."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as db:
+        found = db.execute("SELECT * FROM leadup_uploads WHERE id = %s", (upload_id,)).fetchone()
+    assert found is not None
+    return dict(found)
+
+
+def outcomes(url: str, upload_id: int) -> Counter[str]:
+    """The upload's rows by outcome (pending and in flight by their state)."""
+    rows = query(
+        url,
+        "SELECT coalesce(outcome, state), count(*) FROM leadup_rows WHERE upload_id = %s"
+        " GROUP BY 1",
+        (upload_id,),
+    )
+    return Counter({str(k): int(v) for k, v in rows})
+
+
+def done_rows(url: str, upload_id: int) -> int:
+    """Rows with a final outcome so far."""
+    counts = outcomes(url, upload_id)
+    return sum(n for k, n in counts.items() if k not in ("pending", "in_flight"))
+
+
+def pid_of(worker: str) -> int:
+    """The pid in a worker's name (host:pid)."""
+    return int(worker.rsplit(":", 1)[1])

@@ -82,10 +82,20 @@ def connect(url: str, **kwargs: Any) -> Any:
 
 
 def is_disconnect(exc: BaseException) -> bool:
-    """A lost or refused connection (PostgreSQL restarting), as opposed to a bad statement."""
+    """A lost or refused connection (PostgreSQL restarting), as opposed to a bad statement;
+    also when procrastinate or the pool wrapped it."""
     import psycopg
+    import psycopg_pool
 
-    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    lost = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
+    seen: BaseException | None = exc
+    for _ in range(5):  # the chain of causes, a few deep
+        if seen is None:
+            return False
+        if isinstance(seen, lost):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retrying(

@@ -16,7 +16,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +30,7 @@ from uploader.cluster.uploads import QUEUE, UPLOAD_TASK, run_upload
 from uploader.errors import ConfigError, FencedOut
 
 TICK_TASK = "leadup.tick"
+_NEVER_S = 10 * 365 * 86400.0
 EXIT_DECLARED_DEAD = 75  # EX_TEMPFAIL: a supervisor starts a fresh worker
 log = logging.getLogger("leadup.cluster")
 
@@ -109,8 +112,11 @@ class ClusterWorker:
         """Work until stopped (SIGINT/SIGTERM); start again after losing the database."""
         from procrastinate.worker import Worker
 
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop)
         async with self.app.open_async():
-            while True:
+            while not self._stopping:
                 self.worker = Worker(
                     app=self.app,
                     queues=[QUEUE],
@@ -119,7 +125,10 @@ class ClusterWorker:
                     fetch_job_polling_interval=self.config.poll_s,
                     abort_job_polling_interval=self.config.poll_s,
                     update_heartbeat_interval=self.config.heartbeat_s,
-                    stalled_worker_timeout=self.config.stall_timeout_s,
+                    # procrastinate prunes at start-up with this; the watchdog prunes,
+                    # knowing when the database itself was away (see _watchdog).
+                    stalled_worker_timeout=_NEVER_S,
+                    install_signal_handlers=False,
                 )
                 watchdog = asyncio.create_task(self._watchdog(), name="leadup-watchdog")
                 try:
@@ -132,23 +141,45 @@ class ClusterWorker:
                     watchdog.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await watchdog
-                if self.worker.worker_id is None and not self._lost:
-                    return  # stopped by a signal, after its jobs finished
-                self._lost = False
-                await asyncio.sleep(self.config.heartbeat_s)
+                if not self._stopping:
+                    await asyncio.sleep(self.config.heartbeat_s)
 
-    _lost = False
+    _stopping = False
+
+    def stop(self) -> None:
+        """Take no new job; finish the running ones (procrastinate's graceful stop)."""
+        self._stopping = True
+        if self.worker is not None:
+            self.worker.stop()
 
     async def _watchdog(self) -> None:
-        """Prune stalled workers, requeue their jobs, and leave if this one was pruned."""
+        """Leave if this worker was pruned; keep its heartbeat; prune stalled workers and
+        requeue their jobs.
+
+        Others are judged only once this worker has itself reached the database without a
+        break for a whole stall timeout: after PostgreSQL was down (or this worker was
+        paused) every heartbeat is old, and nobody is dead.
+        Its own heartbeat is kept here too, because procrastinate's worker stops its own
+        after losing the database while its running uploads go on (reconnecting).
+        """
         manager = self.app.job_manager
         timeout = self.config.stall_timeout_s
+        reachable_since = last_contact = time.monotonic()
         while True:
             await asyncio.sleep(self.config.heartbeat_s / 2)
             try:
                 if await self._declared_dead():
                     log.error("this worker was declared dead while paused; leaving now")
                     os._exit(EXIT_DECLARED_DEAD)
+                worker_id = getattr(self.worker, "worker_id", None)
+                if worker_id is not None:
+                    await manager.update_heartbeat(worker_id)
+                now = time.monotonic()
+                if now - last_contact > 2 * self.config.heartbeat_s:
+                    reachable_since = now  # a break: the database, or this worker, was away
+                last_contact = now
+                if now - reachable_since < timeout:
+                    continue
                 await manager.prune_stalled_workers(timeout)
                 for job in await manager.get_stalled_jobs(seconds_since_heartbeat=timeout):
                     log.warning("job %s (%s) stalled: back in the queue", job.id, job.task_name)
@@ -157,7 +188,6 @@ class ClusterWorker:
             except Exception as exc:
                 if not is_disconnect(exc):
                     raise
-                self._lost = True
                 log.warning("watchdog: the cluster database is unreachable")
 
     async def _declared_dead(self) -> bool:
