@@ -33,7 +33,7 @@ def init_cluster(url: str) -> bool:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
             (present,) = db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
             if present is None:
-                db.execute(SchemaManager.get_schema())  # type: ignore[arg-type]
+                db.execute(SchemaManager.get_schema())
             (ours,) = db.execute("SELECT to_regclass('leadup_uploads')").fetchone()
             create_tables(db)
         return present is None or ours is None
