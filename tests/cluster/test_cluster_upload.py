@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.workers import cluster_env, creations_per_email, workers
+from tests.cluster.workers import (
+    cluster_env,
+    creations_per_email,
+    uploads_ended,
+    wait_for,
+    workers,
+    write_cluster_job_file,
+)
 from tests.support.jobs import REPO, emails, write_leads
 from tests.support.leads import results_of
 from tests.support.postgres import PASSWORD
@@ -54,6 +61,31 @@ def test_upload_on_the_cluster_is_sent_once_and_followed(database_url: str, tmp_
     for text in (done.stdout, done.stderr, status.stdout, group.logs()):
         assert PASSWORD not in text
         assert sandbox.config.api_secret not in text
+
+
+def test_jobs_run_cluster_queues_one_run_that_a_worker_does(database_url: str, tmp_path: Path):
+    config = write_cluster_job_file(tmp_path)  # no schedule: it runs only when asked
+    write_leads(tmp_path / "inbox" / "acme.csv", 0, 10)
+    with sandbox_in_thread(SandboxConfig()) as sandbox:
+        env = cluster_env(database_url, sandbox)
+        with workers(tmp_path, env, config) as group:
+            queued = leadup(env, "jobs", "run", "nightly", "--cluster", "--config", str(config))
+            assert queued.returncode == 0, queued.stderr
+            wait_for(lambda: uploads_ended(database_url, 1), 30, "the upload", logs=group)
+    assert "job nightly queued on the cluster" in queued.stdout
+    assert set(creations_per_email(sandbox).values()) == {1}
+    assert len(creations_per_email(sandbox)) == 10
+    lines = results_of(tmp_path / "archive" / "acme.results.csv")
+    assert [line["outcome"] for line in lines] == ["created"] * 10
+    assert not (tmp_path / "inbox" / "acme.csv").exists()
+
+
+def test_upload_cluster_refuses_what_only_a_local_run_can_do(tmp_path: Path):
+    lead_file = write_leads(tmp_path / "leads.csv", 0, 1)
+    env = {k: v for k, v in cluster_env("postgresql://h/d", _NoSandbox()).items()}
+    done = leadup(env, "upload", str(lead_file), "--cluster", "--sandbox")
+    assert done.returncode == 2
+    assert "--sandbox: not with --cluster" in done.stderr
 
 
 def test_without_a_database_url_the_commands_say_what_to_set(tmp_path: Path):

@@ -102,7 +102,7 @@ def upload(
     if ping or min_price is not None:
         opts["ping_policy"] = ping_policy_from(opts, min_price or 0.0, post=True)
     if cluster:
-        _run_on_cluster(file, output, opts)
+        _run_on_cluster(file, output, opts | {"restart": restart})
         return
     _run_file(file, output, restart, opts)
 
@@ -111,9 +111,14 @@ def _run_on_cluster(file: Path, output: Path | None, opts: dict[str, Any]) -> No
     """The same request as a local upload, run by a cluster worker with its credentials."""
     from uploader.cli.options import settings_from
     from uploader.cluster.cli import upload_on_cluster
+    from uploader.errors import UsageError
     from uploader.settings import Credentials
 
     with errors_to_exit_codes():
+        unsupported = [flag for flag in ("restart", "sandbox", "resend_created") if opts.get(flag)]
+        if unsupported:
+            flags = ", ".join("--" + flag.replace("_", "-") for flag in unsupported)
+            raise UsageError(f"{flags}: not with --cluster (the workers' own API is used)")
         request = run.UploadRequest(
             input_path=file.absolute(),
             settings=settings_from(opts, Credentials()),
