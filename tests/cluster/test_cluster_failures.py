@@ -37,16 +37,18 @@ def holder(url: str, upload_id: int) -> str:
 
 def test_a_killed_worker_s_upload_is_finished_by_another(database_url: str, tmp_path: Path):
     lead_file = write_leads(tmp_path / "shared" / "big.csv", 0, 3000)
-    with sandbox_in_thread(SandboxConfig()) as sandbox:
-        with workers(tmp_path, cluster_env(database_url, sandbox), count=2) as group:
-            upload_id = submit(database_url, lead_file, sandbox, rate=300, concurrency=CONCURRENCY)
-            wait_for(lambda: done_rows(database_url, upload_id) >= 600, 40, "600 rows", logs=group)
-            victim = holder(database_url, upload_id)
-            os.kill(pid_of(victim), signal.SIGKILL)
-            killed_at = time.monotonic()
-            ended = lambda: upload_row(database_url, upload_id)["finished_at"]  # noqa: E731
-            wait_for(ended, 60, "the upload to finish elsewhere", logs=group)
-            took = time.monotonic() - killed_at
+    with (
+        sandbox_in_thread(SandboxConfig()) as sandbox,
+        workers(tmp_path, cluster_env(database_url, sandbox), count=2) as group,
+    ):
+        upload_id = submit(database_url, lead_file, sandbox, rate=600, concurrency=CONCURRENCY)
+        wait_for(lambda: done_rows(database_url, upload_id) >= 600, 40, "600 rows", logs=group)
+        victim = holder(database_url, upload_id)
+        os.kill(pid_of(victim), signal.SIGKILL)
+        killed_at = time.monotonic()
+        ended = lambda: upload_row(database_url, upload_id)["finished_at"]  # noqa: E731
+        wait_for(ended, 60, "the upload to finish elsewhere", logs=group)
+        took = time.monotonic() - killed_at
     row = upload_row(database_url, upload_id)
     assert row["state"] == "finished" and row["attempt"] == 2
     assert row["worker"] != victim
@@ -63,27 +65,50 @@ def test_a_killed_worker_s_upload_is_finished_by_another(database_url: str, tmp_
     print(f"taken over and finished {took:.1f} s after the kill; {counts['unknown']} unknown")
 
 
+def test_a_worker_asked_to_stop_hands_its_upload_over(database_url: str, tmp_path: Path):
+    lead_file = write_leads(tmp_path / "shared" / "handover.csv", 0, 1500)
+    with (
+        sandbox_in_thread(SandboxConfig()) as sandbox,
+        workers(tmp_path, cluster_env(database_url, sandbox), count=2) as group,
+    ):
+        upload_id = submit(database_url, lead_file, sandbox, rate=300, concurrency=CONCURRENCY)
+        wait_for(lambda: done_rows(database_url, upload_id) >= 300, 40, "300 rows", logs=group)
+        leaving = holder(database_url, upload_id)
+        process = next(p for p in group.processes if p.pid == pid_of(leaving))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, group.logs()[-3000:]
+        ended = lambda: upload_row(database_url, upload_id)["finished_at"]  # noqa: E731
+        wait_for(ended, 60, "the upload to finish elsewhere", logs=group)
+    row = upload_row(database_url, upload_id)
+    assert row["state"] == "finished" and row["attempt"] == 2 and row["worker"] != leaving
+    assert outcomes(database_url, upload_id) == {"created": 1500}  # stopped well: no unknown
+    assert set(creations_per_email(sandbox).values()) == {1}
+    assert len(creations_per_email(sandbox)) == 1500
+
+
 def test_a_paused_worker_that_wakes_after_a_takeover_writes_nothing(
     database_url: str, tmp_path: Path
 ):
     lead_file = write_leads(tmp_path / "shared" / "paused.csv", 0, 1500)
     results = tmp_path / "shared" / "paused.results.csv"
-    with sandbox_in_thread(SandboxConfig()) as sandbox:
-        with workers(tmp_path, cluster_env(database_url, sandbox), count=2) as group:
-            upload_id = submit(database_url, lead_file, sandbox, rate=200, concurrency=CONCURRENCY)
-            wait_for(lambda: done_rows(database_url, upload_id) >= 300, 40, "300 rows", logs=group)
-            paused = holder(database_url, upload_id)
-            os.kill(pid_of(paused), signal.SIGSTOP)
-            ended = lambda: upload_row(database_url, upload_id)["finished_at"]  # noqa: E731
-            wait_for(ended, 60, "the upload to finish elsewhere", logs=group)
-            before = query(database_url, "SELECT * FROM leadup_rows ORDER BY row")
-            upload_before = upload_row(database_url, upload_id)
-            results_before = results.read_bytes()
-            leads_before = len(sandbox.state.leads)
-            os.kill(pid_of(paused), signal.SIGCONT)
-            process = next(p for p in group.processes if p.pid == pid_of(paused))
-            exit_code = process.wait(timeout=30)
-            after = query(database_url, "SELECT * FROM leadup_rows ORDER BY row")
+    with (
+        sandbox_in_thread(SandboxConfig()) as sandbox,
+        workers(tmp_path, cluster_env(database_url, sandbox), count=2) as group,
+    ):
+        upload_id = submit(database_url, lead_file, sandbox, rate=200, concurrency=CONCURRENCY)
+        wait_for(lambda: done_rows(database_url, upload_id) >= 300, 40, "300 rows", logs=group)
+        paused = holder(database_url, upload_id)
+        os.kill(pid_of(paused), signal.SIGSTOP)
+        ended = lambda: upload_row(database_url, upload_id)["finished_at"]  # noqa: E731
+        wait_for(ended, 60, "the upload to finish elsewhere", logs=group)
+        before = query(database_url, "SELECT * FROM leadup_rows ORDER BY row")
+        upload_before = upload_row(database_url, upload_id)
+        results_before = results.read_bytes()
+        leads_before = len(sandbox.state.leads)
+        os.kill(pid_of(paused), signal.SIGCONT)
+        process = next(p for p in group.processes if p.pid == pid_of(paused))
+        exit_code = process.wait(timeout=30)
+        after = query(database_url, "SELECT * FROM leadup_rows ORDER BY row")
     assert exit_code == 75, group.logs()[-3000:]
     assert after == before, "the paused worker changed the journal after the takeover"
     assert upload_row(database_url, upload_id) == upload_before

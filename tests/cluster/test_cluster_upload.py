@@ -23,7 +23,7 @@ from tests.support.postgres import PASSWORD
 from uploader.sandbox import SandboxConfig
 from uploader.sandbox.runner import sandbox_in_thread
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def leadup(
@@ -50,7 +50,10 @@ def test_upload_on_the_cluster_is_sent_once_and_followed(database_url: str, tmp_
             done = leadup(env, "upload", str(lead_file), "--cluster", "--rate", "200")
             assert done.returncode == 0, done.stderr + group.logs()
             status = leadup(env, "cluster", "status")
+            again = leadup(env, "upload", str(lead_file), "--cluster", "--rate", "200")
         assert status.returncode == 0, status.stderr
+        assert again.returncode == 2, again.stderr
+        assert "already uploaded" in again.stderr and "nothing was sent" in again.stderr
     assert "queued as cluster upload" in done.stderr
     assert "40/40 rows done (created 40)" in done.stderr
     assert "upload 1 leads.csv finished" in status.stdout

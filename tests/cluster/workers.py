@@ -133,7 +133,8 @@ def submit(url: str, path: Path, sandbox: Sandbox, *, rate: float, concurrency: 
         concurrency=concurrency,
         rate=RatePolicy(rate_per_s=rate),
     )
-    return submit_upload(url, UploadRequest(input_path=path, settings=settings))
+    upload_id, _ = submit_upload(url, UploadRequest(input_path=path, settings=settings))
+    return upload_id
 
 
 def upload_row(url: str, upload_id: int) -> dict[str, Any]:

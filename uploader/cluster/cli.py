@@ -23,7 +23,7 @@ from uploader.errors import ClusterError, LeadupError
 from uploader.run import UploadRequest
 from uploader.text import inert
 
-EXIT_FOLLOW_LOST = 3
+EXIT_STOPPED = 3  # as a local upload that stopped: run the same command again to resume
 _OPTIONAL = (
     "the cluster needs the optional extra: pip install 'leadup[cluster]'"
     " (procrastinate and psycopg)"
@@ -151,10 +151,11 @@ def upload_on_cluster(request: UploadRequest, *, follow: bool = True) -> None:
 
     try:
         url = _url(ClusterConfig())
-        upload_id = submit_upload(url, request)
+        upload_id, how = submit_upload(url, request)
     except LeadupError as exc:
         _fail(exc)
-    click.echo(f"leadup: queued as cluster upload {upload_id}", err=True)
+    said = {"queued": "queued as", "resumed": "resuming", "following": "already queued:"}
+    click.echo(f"leadup: {said[how]} cluster upload {upload_id}", err=True)
     if not follow:
         return
     shown = ""
@@ -165,7 +166,7 @@ def upload_on_cluster(request: UploadRequest, *, follow: bool = True) -> None:
             if line != shown:
                 click.echo(line, err=True)
                 shown = line
-            if state.state in ("finished", "failed"):
+            if state.state in ("finished", "stopped", "failed"):
                 break
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -177,8 +178,8 @@ def upload_on_cluster(request: UploadRequest, *, follow: bool = True) -> None:
     except LeadupError as exc:
         _fail(exc)
     click.echo(f"leadup: results in {inert(state.results_path)}")
-    if state.state == "failed":
-        sys.exit(EXIT_FOLLOW_LOST)
+    if state.state != "finished":
+        sys.exit(EXIT_STOPPED)
     created = state.counts.get("created", 0)
     sys.exit(0 if created == state.total else 1)
 

@@ -7,7 +7,7 @@
     concurrency = 4          # jobs one worker runs at once (uploads, ticks)
 
     [cluster.schedule]       # optional: a job's schedule on the cluster, with seconds
-    nightly = "*/2 * * * * *"   # six fields; the sixth is seconds
+    nightly = "* * * * * */2"   # six fields; the sixth is seconds
 
 Without `[cluster.schedule]` a job's own five-field `schedule` is used, read in UTC.
 """

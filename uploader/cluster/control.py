@@ -15,8 +15,8 @@ from jobs.inbox import file_sha256
 from uploader.cluster.database import connect
 from uploader.cluster.requests import request_document
 from uploader.cluster.schema import create_tables
-from uploader.cluster.uploads import QUEUE, queue_upload
-from uploader.errors import ClusterError
+from uploader.cluster.uploads import QUEUE, queue_upload, requeue_upload
+from uploader.errors import ClusterError, UsageError
 from uploader.run import UploadRequest
 
 TICK_TASK = "leadup.tick"
@@ -47,15 +47,41 @@ def _ready(db: Any) -> None:
         raise ClusterError("the cluster database is not set up: run `leadup cluster init`")
 
 
-def submit_upload(url: str, request: UploadRequest) -> int:
-    """Queue an upload of a file every worker can read (shared storage); its id."""
+def submit_upload(url: str, request: UploadRequest) -> tuple[int, str]:
+    """Queue an upload of a file every worker can read (shared storage): its id, and
+    "queued", "resumed" (an upload of this content that stopped goes on from its journal)
+    or "following" (it is queued or running already).
+
+    Content the cluster already finished uploading to the same API is refused, as a local
+    upload refuses content its memory knows: it would be paid for twice.
+    """
     sha = file_sha256(request.input_path)
     document = request_document(request)
+    base_url = document["api"]["base_url"]
     db = connect(url)
     try:
         _ready(db)
         with db.transaction():
-            return queue_upload(db, document, input_sha256=sha)
+            # Two submissions of one content at once take turns here.
+            db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (sha,))
+            found = db.execute(
+                "SELECT id, state, counts FROM leadup_uploads WHERE input_sha256 = %s"
+                " AND request -> 'api' ->> 'base_url' = %s ORDER BY id DESC LIMIT 1",
+                (sha, base_url),
+            ).fetchone()
+            if found is None:
+                return queue_upload(db, document, input_sha256=sha), "queued"
+            upload_id, state, counts = found
+            if state in ("queued", "running"):
+                return int(upload_id), "following"
+            if state in ("stopped", "failed") or counts.get("pending"):
+                requeue_upload(db, upload_id)
+                return int(upload_id), "resumed"
+            created = counts.get("created", 0)
+            raise UsageError(
+                f"{request.input_path}: this content was already uploaded to {base_url} by"
+                f" cluster upload {upload_id} ({created} rows created); nothing was sent"
+            )
     finally:
         db.close()
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from jobs.config import JobConfig, build_settings, check_folders
-from jobs.inbox import archive_name, file_sha256, scan_inbox, unchanged
+from jobs.inbox import archive_name, file_sha256, move_into, scan_inbox, unchanged
 from uploader.cluster.requests import request_document
-from uploader.cluster.uploads import queue_upload
+from uploader.cluster.uploads import queue_upload, requeue_upload
 from uploader.run import UploadRequest, default_results_path
 
 log = logging.getLogger("leadup.cluster")
@@ -27,6 +27,13 @@ def claim_inbox(db: Any, job: JobConfig, env: dict[str, str]) -> list[int]:
     """Claim the job's settled inbox files and queue their uploads; the new uploads' ids."""
     check_folders(job)
     settings = build_settings(job, env)
+    with db.transaction():  # uploads that stopped (API down, a worker shut down) go on
+        stopped = db.execute(
+            "SELECT id FROM leadup_uploads WHERE job = %s AND state = 'stopped' FOR UPDATE",
+            (job.name,),
+        ).fetchall()
+        for (upload_id,) in stopped:
+            requeue_upload(db, upload_id)
     scan = scan_inbox(job.inbox, job.pattern, settle_s=job.settle_s, now_s=time.time())
     queued = []
     for seen in scan.ready:
@@ -42,8 +49,9 @@ def claim_inbox(db: Any, job: JobConfig, env: dict[str, str]) -> list[int]:
                 " ON CONFLICT DO NOTHING RETURNING sha256",
                 (job.name, sha, seen.path.name),
             ).fetchone()
-            if claimed is None:
-                continue  # this content was claimed before: never sent twice
+            if claimed is None:  # this content was claimed before: never sent twice
+                _set_aside_if_copy(db, job, seen.path, sha)
+                continue
             target = _archive_slot(db, job, seen.path.name)
             request = UploadRequest(
                 input_path=target,
@@ -65,6 +73,29 @@ def claim_inbox(db: Any, job: JobConfig, env: dict[str, str]) -> list[int]:
         log.info("job %s: claimed %s as upload %s", job.name, seen.path.name, upload_id)
         queued.append(upload_id)
     return queued
+
+
+def _set_aside_if_copy(db: Any, job: JobConfig, path: Path, sha: str) -> None:
+    """A copy of claimed content goes to the archive, unsent; the claimed file itself stays
+    in the inbox until the worker that runs its upload moves it."""
+    name, finished = db.execute(
+        "SELECT c.file_name, u.finished_at IS NOT NULL FROM leadup_claims c"
+        " LEFT JOIN leadup_uploads u ON u.id = c.upload_id WHERE c.job = %s AND c.sha256 = %s",
+        (job.name, sha),
+    ).fetchone()
+    if name == path.name and not finished:
+        return
+    try:
+        target = move_into(path, _archive_slot(db, job, path.name))
+    except FileNotFoundError:
+        return  # another tick set it aside first
+    log.info(
+        "job %s: %s is a copy of %s, sent before: archived as %s",
+        job.name,
+        path.name,
+        name,
+        target.name,
+    )
 
 
 def _archive_slot(db: Any, job: JobConfig, name: str) -> Path:

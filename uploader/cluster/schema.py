@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS leadup_uploads (
     meta          jsonb NOT NULL DEFAULT '{}',
     loaded        boolean NOT NULL DEFAULT false,
     state         text NOT NULL DEFAULT 'queued'
-                  CHECK (state IN ('queued', 'running', 'finished', 'failed')),
+                  CHECK (state IN ('queued', 'running', 'finished', 'stopped', 'failed')),
     attempt       integer NOT NULL DEFAULT 0,
     worker        text NOT NULL DEFAULT '',
     procrastinate_job bigint,

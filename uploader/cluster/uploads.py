@@ -59,23 +59,39 @@ def queue_upload(
         " VALUES (%s, %s, %s, %s, %s::jsonb) RETURNING id",
         (job, doc["input_path"], input_sha256, doc["results_path"], json.dumps(doc)),
     ).fetchone()
-    args = json.dumps({"upload_id": upload_id})
-    (job_id,) = db.execute(
-        _DEFER, (QUEUE, UPLOAD_TASK, credential_lock(doc, salt), args)
-    ).fetchone()
-    db.execute(
-        "UPDATE leadup_uploads SET procrastinate_job = %s WHERE id = %s", (job_id, upload_id)
-    )
+    _defer(db, upload_id, credential_lock(doc, salt))
     return int(upload_id)
 
 
+def requeue_upload(db: Any, upload_id: int) -> None:
+    """Queue an upload that stopped again (in the caller's transaction): the next worker
+    resumes it from its journal, as running `leadup upload` again does on one host."""
+    found = db.execute(
+        "UPDATE leadup_uploads SET state = 'queued', finished_at = NULL, error = ''"
+        " WHERE id = %s RETURNING request",
+        (upload_id,),
+    ).fetchone()
+    (salt,) = db.execute("SELECT lock_salt FROM leadup_cluster").fetchone()
+    _defer(db, upload_id, credential_lock(found[0], salt))
+
+
+def _defer(db: Any, upload_id: int, lock: str) -> None:
+    """The procrastinate job that runs the upload, locked by its credential."""
+    args = json.dumps({"upload_id": upload_id})
+    (job_id,) = db.execute(_DEFER, (QUEUE, UPLOAD_TASK, lock, args)).fetchone()
+    db.execute(
+        "UPDATE leadup_uploads SET procrastinate_job = %s WHERE id = %s", (job_id, upload_id)
+    )
+
+
 async def run_upload(
-    url: str, upload_id: int, worker: str, env: Mapping[str, str]
+    url: str, upload_id: int, worker: str, env: Mapping[str, str], control: RunControl
 ) -> UploadReport | None:
     """Run (or take over) one upload to its end; None when it was already finished.
 
-    Raises FencedOut when another worker took it over meanwhile: the caller must then stop
-    at once, writing nothing.
+    `control.stop()` (the worker is shutting down) stops the upload well and queues it
+    again, for another worker to resume. Raises FencedOut when another worker took it over
+    meanwhile: the caller must then stop at once, writing nothing.
     """
     journal = await asyncio.to_thread(PgJournal.take_over, url, upload_id, worker)
     try:
@@ -83,7 +99,7 @@ async def run_upload(
         if document is None:
             return None
         try:
-            return await _run(journal, document, env)
+            return await _run(journal, document, env, control)
         except FencedOut:
             raise
         except LeadupError as exc:
@@ -95,12 +111,11 @@ async def run_upload(
 
 
 async def _run(
-    journal: PgJournal, document: dict[str, Any], env: Mapping[str, str]
+    journal: PgJournal, document: dict[str, Any], env: Mapping[str, str], control: RunControl
 ) -> UploadReport:
     started = time.monotonic()
     request = rebuild_request(document, env)
     _bring_in(Path(document.get("source_path") or request.input_path), request.input_path)
-    control = RunControl()
     table, mapping, _ = await read_and_map(request, control.stopping)
     if table.sha256 != journal.input_sha256:
         raise InputError(
@@ -127,8 +142,12 @@ async def _run(
         started=started,
         notes=notes,
     )
-    state = "finished" if not report.stopped else "failed"
-    await asyncio.to_thread(_finish, journal, state, report.stopped)
+    if report.stopped and control.stopping.is_set():
+        await asyncio.to_thread(journal.write, lambda db: requeue_upload(db, journal.upload_id))
+        log.info("upload %s stopped with its worker: queued again", journal.upload_id)
+    else:
+        state = "stopped" if report.stopped else "finished"
+        await asyncio.to_thread(_finish, journal, state, report.stopped)
     return report
 
 

@@ -28,6 +28,7 @@ from uploader.cluster.database import connect, is_disconnect
 from uploader.cluster.inbox import claim_inbox
 from uploader.cluster.uploads import QUEUE, UPLOAD_TASK, run_upload
 from uploader.errors import ConfigError, FencedOut
+from uploader.run import RunControl
 
 TICK_TASK = "leadup.tick"
 _NEVER_S = 10 * 365 * 86400.0
@@ -58,6 +59,7 @@ class ClusterWorker:
         self.env = dict(env)
         self.name = worker_name()
         self.worker: Any = None
+        self._controls: set[RunControl] = set()  # the uploads running here, to stop well
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(conninfo=url),
             periodic_defaults={"max_delay": 60},
@@ -87,11 +89,17 @@ class ClusterWorker:
 
     async def upload(self, upload_id: int) -> None:
         """Run one upload; leave the process at once if another worker took it over."""
+        control = RunControl()
+        if self._stopping:
+            control.stop()
+        self._controls.add(control)
         try:
-            await run_upload(self.url, upload_id, self.name, self.env)
+            await run_upload(self.url, upload_id, self.name, self.env, control)
         except FencedOut as exc:
             log.error("%s; this worker was presumed dead and leaves now", exc)
             os._exit(EXIT_DECLARED_DEAD)
+        finally:
+            self._controls.discard(control)
 
     def tick(self, job_name: str, timestamp: int) -> None:
         """One tick of a job: recorded (one per tick: a test checks it), then the claims."""
@@ -147,8 +155,11 @@ class ClusterWorker:
     _stopping = False
 
     def stop(self) -> None:
-        """Take no new job; finish the running ones (procrastinate's graceful stop)."""
+        """Take no new job; stop the running uploads well (their rows out are recorded,
+        the rest stay pending) and queue them again for another worker."""
         self._stopping = True
+        for control in self._controls:
+            control.stop()
         if self.worker is not None:
             self.worker.stop()
 
