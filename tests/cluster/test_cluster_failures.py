@@ -24,6 +24,7 @@ from tests.cluster.workers import (
 )
 from tests.support.jobs import write_leads
 from tests.support.leads import results_of
+from uploader.cluster.control import cluster_status
 from uploader.sandbox import SandboxConfig
 from uploader.sandbox.runner import sandbox_in_thread
 
@@ -43,12 +44,17 @@ def test_a_killed_worker_s_upload_is_finished_by_another(database_url: str, tmp_
     ):
         upload_id = submit(database_url, lead_file, sandbox, rate=600, concurrency=CONCURRENCY)
         wait_for(lambda: done_rows(database_url, upload_id) >= 600, 40, "600 rows", logs=group)
+        live = cluster_status(database_url)  # what `leadup cluster status` shows, mid-run
         victim = holder(database_url, upload_id)
         os.kill(pid_of(victim), signal.SIGKILL)
         killed_at = time.monotonic()
         ended = lambda: upload_row(database_url, upload_id)["finished_at"]  # noqa: E731
         wait_for(ended, 60, "the upload to finish elsewhere", logs=group)
         took = time.monotonic() - killed_at
+    (running,) = live.uploads
+    assert (running.state, running.worker) == ("running", victim)
+    assert 600 <= running.total - running.counts.get("pending", 0) < 3000
+    assert running.total == 3000 and len(live.workers) == 2 and live.jobs == {"doing": 1}
     row = upload_row(database_url, upload_id)
     assert row["state"] == "finished" and row["attempt"] == 2
     assert row["worker"] != victim

@@ -72,6 +72,30 @@ def test_a_created_row_never_changes_and_a_final_row_is_never_marked(
         assert journal.pending_count() == 2
 
 
+def test_a_fixed_row_is_resent_or_finalised_but_never_a_created_one(
+    database_url: str, upload_id: int
+):
+    with loaded(database_url, upload_id) as journal:
+        journal.commit([(2, 1), (3, 1)], [created(2), RowResult(3, Outcome.REJECTED)])
+        with pytest.raises(ValueError, match="created"):
+            journal.update_row(
+                2, cells=["b@x.com"], payload={"zip": "1"}, idempotency_key="k", result=None
+            )
+        journal.update_row(
+            3, cells=["c@x.com"], payload={"zip": "02139"}, idempotency_key="k3", result=None
+        )
+        assert [lead.idempotency_key for lead in journal.pending()] == ["k3", "key-4"]
+        journal.update_row(
+            4,
+            cells=["bad"],
+            payload=None,
+            idempotency_key=None,
+            result=RowResult(4, Outcome.INVALID),
+        )
+        assert journal.result_of(4).outcome is Outcome.INVALID
+        assert [cells for _, cells in journal.results()] == [["a2@x.com"], ["c@x.com"], ["bad"]]
+
+
 def test_a_resumed_load_starts_over_only_when_nothing_was_sent(database_url: str, upload_id: int):
     first = PgJournal.take_over(database_url, upload_id, "host:1")
     first.begin_load(["Email"])

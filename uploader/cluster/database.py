@@ -67,12 +67,12 @@ def connect(url: str, **kwargs: Any) -> Any:
     """A psycopg connection in autocommit mode (transactions are explicit: `with
     db.transaction()`), or a ClusterError with the password hidden.
 
-    A session idle inside a transaction for 10 s is ended by the server: a paused worker
+    A session idle inside a transaction for 5 s is ended by the server: a paused worker
     (SIGSTOP) must not hold the lock a takeover waits for.
     """
     import psycopg
 
-    options = "-c idle_in_transaction_session_timeout=10000"
+    options = "-c idle_in_transaction_session_timeout=5000"
     try:
         return psycopg.connect(url, connect_timeout=5, autocommit=True, options=options, **kwargs)
     except psycopg.Error as exc:

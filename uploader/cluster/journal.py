@@ -31,6 +31,7 @@ from uploader.model import Lead, Outcome, RowResult, idempotency_key
 _ADD_BATCH = 5_000
 _READ_BATCH = 2_000
 _FIRST_ROW = -(2**63)
+_THIS_ROW = " WHERE upload_id = %(upload)s AND row = %(row)s"
 T = TypeVar("T")
 
 
@@ -202,6 +203,53 @@ class PgJournal:
         """How many rows `pending()` would yield now."""
         query = "SELECT count(*) FROM leadup_rows WHERE upload_id = %s AND state = 'pending'"
         return int(self.query(query, (self.upload_id,))[0][0])
+
+    def update_row(
+        self,
+        row: int,
+        *,
+        cells: Sequence[str],
+        payload: dict[str, Any] | None,
+        idempotency_key: str | None,
+        result: RowResult | None,
+    ) -> None:
+        """Replace a row's cells (fixed by the user) and either resend it or finalise it;
+        never an in-flight or created row."""
+        if (payload is None) != (idempotency_key is None) or (payload is None) == (result is None):
+            raise ValueError("give either a payload with its idempotency key, or a result")
+        if result is not None and (result.row != row or result.outcome is Outcome.PENDING):
+            raise ValueError(f"row {row}: the result must be a final one for the same row")
+        now, base = time.time(), {"fence": self.fence, "upload": self.upload_id, "row": row}
+
+        def update(db: Any) -> None:
+            found = db.execute(
+                "SELECT state, outcome FROM leadup_rows WHERE upload_id = %(upload)s"
+                " AND row = %(row)s FOR UPDATE",
+                base,
+            ).fetchone()
+            if found is None:
+                raise KeyError(row)
+            if found[0] == "in_flight" or found[1] == Outcome.CREATED.value:
+                raise ValueError(f"row {row} is {found[1] or found[0]}: it cannot be changed")
+            change = {
+                **base,
+                "cells": encode(list(cells)),
+                "payload": None if payload is None else encode(payload),
+                "key": idempotency_key,
+            }
+            set_cells = (
+                "UPDATE leadup_rows SET cells = %(cells)s, payload = %(payload)s,"
+                " idem_key = %(key)s WHERE upload_id = %(upload)s AND row = %(row)s"
+            )
+            # Ordered so that a row that is not final always has a payload (a CHECK).
+            if result is None:
+                db.execute(set_cells, change)
+                db.execute(sql.REOPEN + _THIS_ROW, {**base, "now": now})
+            else:
+                db.execute(sql.RECORD, {**result_params(result, now), **base})
+                db.execute(set_cells, change)
+
+        self.write(update)
 
     def commit(
         self,
