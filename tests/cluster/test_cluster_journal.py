@@ -124,3 +124,22 @@ def test_a_resumed_load_starts_over_only_when_nothing_was_sent(database_url: str
 )
 def test_a_database_url_is_shown_without_its_password(url: str, shown: str):
     assert redact_url(url) == shown
+
+
+def test_the_postgresql_journal_has_the_journal_interface():
+    """Same public methods, same parameters, as the SQLite Journal the engine is written
+    against (less what only a file has: opening one, SQLite's integrity check)."""
+    import inspect
+
+    from uploader.journal import Journal
+
+    file_only = {"open", "open_existing", "integrity_ok"}
+    for name in sorted(n for n in dir(Journal) if not n.startswith("_")):
+        if name in file_only:
+            continue
+        assert hasattr(PgJournal, name), name
+        ours, theirs = getattr(PgJournal, name), getattr(Journal, name)
+        if callable(theirs):
+            assert list(inspect.signature(ours).parameters) == list(
+                inspect.signature(theirs).parameters
+            ), name

@@ -274,13 +274,15 @@ class PgJournal:
         def write(db: Any) -> None:
             with db.cursor() as cursor:
                 for query, batch in ((sql.MARK, marks), (sql.RECORD, params)):
-                    for one in batch:
-                        if cursor.execute(query, one).rowcount != 1:
-                            rows = ", ".join(str(p["row"]) for p in batch[:10])
-                            raise JournalWriteError(
-                                f"{self.path}: refused to record: it would post a row again"
-                                f" or lose a result (rows {rows})"
-                            )
+                    if not batch:
+                        continue
+                    cursor.executemany(query, batch)  # rowcount: the sum over the batch
+                    if cursor.rowcount != len(batch):
+                        rows = ", ".join(str(p["row"]) for p in batch[:10])
+                        raise JournalWriteError(
+                            f"{self.path}: refused to record: it would post a row again"
+                            f" or lose a result (rows {rows}); nothing of it was recorded"
+                        )
 
         self.write(write)
 
