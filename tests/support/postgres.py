@@ -7,6 +7,7 @@ user owns. One server per test session (per xdist worker), a fresh database per 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -25,8 +26,15 @@ INSTALL_HINT = (
 PASSWORD = "pg-Pass-Must-Not-Leak"  # in every URL; trust auth ignores it, output must not show it
 
 
+BIN_ENV = "LEADUP_POSTGRES_BIN"  # a folder with initdb and pg_ctl, where they are elsewhere
+
+
 def server_binaries() -> Path | None:
-    """The folder of the newest initdb/pg_ctl on this machine, or None."""
+    """The folder of initdb/pg_ctl: $LEADUP_POSTGRES_BIN, else the newest Debian-installed
+    server, else the ones on PATH; None when there are none."""
+    if os.environ.get(BIN_ENV):
+        folder = Path(os.environ[BIN_ENV])
+        return folder if (folder / "initdb").is_file() else None
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
     if found:
         return Path(found[-1]).parent
@@ -86,10 +94,8 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
             self.stop()
-        except (RuntimeError, subprocess.TimeoutExpired):
-            pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
