@@ -55,6 +55,8 @@ def test_a_killed_worker_s_upload_is_finished_by_another(database_url: str, tmp_
     assert (running.state, running.worker) == ("running", victim)
     assert 600 <= running.total - running.counts.get("pending", 0) < 3000
     assert running.total == 3000 and len(live.workers) == 2 and live.jobs == {"doing": 1}
+    (job,) = live.running
+    assert job.startswith(f"leadup.upload upload {upload_id} on worker ")
     row = upload_row(database_url, upload_id)
     assert row["state"] == "finished" and row["attempt"] == 2
     assert row["worker"] != victim

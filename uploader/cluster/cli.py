@@ -104,6 +104,8 @@ def status_command(config_path: Path | None) -> None:
     for worker_id, silent_s in status.workers:
         click.echo(f"  worker {worker_id}: last heartbeat {silent_s:.1f} s ago")
     click.echo(f"jobs: {status.jobs.get('doing', 0)} running, {status.jobs.get('todo', 0)} queued")
+    for job in status.running:
+        click.echo(f"  {inert(job)}")
     click.echo(f"uploads: {len(status.uploads)}")
     for upload in status.uploads:
         click.echo("  " + progress_line(upload))

@@ -127,6 +127,7 @@ class ClusterStatus:
 
     workers: list[tuple[int, float]]  # (id, seconds since its heartbeat)
     jobs: dict[str, int] = field(default_factory=dict)  # status -> count
+    running: list[str] = field(default_factory=list)  # each running job, in words
     uploads: list[UploadState] = field(default_factory=list)
 
 
@@ -157,6 +158,13 @@ def cluster_status(url: str, *, recent: int = 10) -> ClusterStatus:
                 " WHERE status IN ('todo', 'doing') GROUP BY status"
             ).fetchall()
         )
+        running = [
+            f"{task} {_describe(args)} on worker {worker}"
+            for task, args, worker in db.execute(
+                "SELECT task_name, args, worker_id FROM procrastinate_jobs"
+                " WHERE status = 'doing' ORDER BY id"
+            ).fetchall()
+        ]
         uploads = _uploads(
             db,
             "WHERE u.id IN (SELECT id FROM leadup_uploads WHERE finished_at IS NULL"
@@ -165,10 +173,20 @@ def cluster_status(url: str, *, recent: int = 10) -> ClusterStatus:
             (recent,),
         )
         return ClusterStatus(
-            workers=[(int(i), float(s)) for i, s in workers], jobs=jobs, uploads=uploads
+            workers=[(int(i), float(s)) for i, s in workers],
+            jobs=jobs,
+            running=running,
+            uploads=uploads,
         )
     finally:
         db.close()
+
+
+def _describe(args: dict[str, Any]) -> str:
+    """A job's arguments in words: `upload 7`, `job nightly`."""
+    if "upload_id" in args:
+        return f"upload {args['upload_id']}"
+    return f"job {args.get('job', '?')}"
 
 
 def _uploads(db: Any, where: str, params: tuple[Any, ...]) -> list[UploadState]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from uploader.cluster.journal import PgJournal
 from uploader.cluster.requests import credential_lock, rebuild_request
-from uploader.errors import FencedOut, InputError, LeadupError
+from uploader.errors import FencedOut, InputError, LeadupError, StopRun
 from uploader.report import UploadReport
 from uploader.run import RunControl
 from uploader.run.dispatch import dispatch_and_render
@@ -103,8 +103,11 @@ async def run_upload(
         except FencedOut:
             raise
         except LeadupError as exc:
-            await asyncio.to_thread(_finish, journal, "failed", str(exc))
-            log.error("upload %s failed: %s", upload_id, exc)
+            # A run that stopped (the journal unwritable for minutes, say) resumes later;
+            # one that cannot run (the file unreadable, the options wrong) waits for a person.
+            state = "stopped" if isinstance(exc, StopRun) else "failed"
+            await asyncio.to_thread(_finish, journal, state, str(exc))
+            log.error("upload %s %s: %s", upload_id, state, exc)
             return None
     finally:
         journal.close()
