@@ -15,11 +15,10 @@ from jobs.inbox import file_sha256
 from uploader.cluster.database import connect
 from uploader.cluster.requests import request_document
 from uploader.cluster.schema import create_tables
-from uploader.cluster.uploads import QUEUE, queue_upload, requeue_upload
+from uploader.cluster.uploads import QUEUE, TICK_TASK, queue_upload, requeue_upload
 from uploader.errors import ClusterError, UsageError
 from uploader.run import UploadRequest
 
-TICK_TASK = "leadup.tick"
 _INIT_LOCK = 0x1EAD0  # an advisory lock: two `cluster init` at once take turns
 
 

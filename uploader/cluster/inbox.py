@@ -19,6 +19,7 @@ from jobs.inbox import archive_name, file_sha256, move_into, scan_inbox, unchang
 from uploader.cluster.requests import request_document
 from uploader.cluster.uploads import queue_upload, requeue_upload
 from uploader.run import UploadRequest, default_results_path
+from uploader.text import inert
 
 log = logging.getLogger("leadup.cluster")
 
@@ -70,7 +71,7 @@ def claim_inbox(db: Any, job: JobConfig, env: dict[str, str]) -> list[int]:
                 "UPDATE leadup_claims SET upload_id = %s WHERE job = %s AND sha256 = %s",
                 (upload_id, job.name, sha),
             )
-        log.info("job %s: claimed %s as upload %s", job.name, seen.path.name, upload_id)
+        log.info("job %s: claimed %s as upload %s", job.name, inert(seen.path.name), upload_id)
         queued.append(upload_id)
     return queued
 
@@ -92,9 +93,9 @@ def _set_aside_if_copy(db: Any, job: JobConfig, path: Path, sha: str) -> None:
     log.info(
         "job %s: %s is a copy of %s, sent before: archived as %s",
         job.name,
-        path.name,
-        name,
-        target.name,
+        inert(path.name),
+        inert(name),
+        inert(target.name),
     )
 
 

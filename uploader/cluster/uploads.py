@@ -27,8 +27,10 @@ from uploader.report import UploadReport
 from uploader.run import RunControl
 from uploader.run.dispatch import dispatch_and_render
 from uploader.run.load import check_same_run, load_unless_stopped, read_and_map
+from uploader.text import inert
 
 UPLOAD_TASK = "leadup.upload"
+TICK_TASK = "leadup.tick"
 QUEUE = "leadup"
 log = logging.getLogger("leadup.cluster")
 
@@ -107,7 +109,7 @@ async def run_upload(
             # one that cannot run (the file unreadable, the options wrong) waits for a person.
             state = "stopped" if isinstance(exc, StopRun) else "failed"
             await asyncio.to_thread(_finish, journal, state, str(exc))
-            log.error("upload %s %s: %s", upload_id, state, exc)
+            log.error("upload %s %s: %s", upload_id, state, inert(exc, lines=True))
             return None
     finally:
         journal.close()

@@ -26,11 +26,11 @@ from jobs.config import JobsFile
 from uploader.cluster.config import ClusterConfig
 from uploader.cluster.database import connect, is_disconnect
 from uploader.cluster.inbox import claim_inbox
-from uploader.cluster.uploads import QUEUE, UPLOAD_TASK, run_upload
+from uploader.cluster.uploads import QUEUE, TICK_TASK, UPLOAD_TASK, run_upload
 from uploader.errors import ConfigError, FencedOut
 from uploader.run import RunControl
+from uploader.text import inert
 
-TICK_TASK = "leadup.tick"
 _NEVER_S = 10 * 365 * 86400.0
 EXIT_DECLARED_DEAD = 75  # EX_TEMPFAIL: a supervisor starts a fresh worker
 log = logging.getLogger("leadup.cluster")
@@ -60,6 +60,7 @@ class ClusterWorker:
         self.name = worker_name()
         self.worker: Any = None
         self._controls: set[RunControl] = set()  # the uploads running here, to stop well
+        self._stopping = False
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(conninfo=url),
             periodic_defaults={"max_delay": 60},
@@ -96,7 +97,7 @@ class ClusterWorker:
         try:
             await run_upload(self.url, upload_id, self.name, self.env, control)
         except FencedOut as exc:
-            log.error("%s; this worker was presumed dead and leaves now", exc)
+            log.error("%s; this worker was presumed dead and leaves now", inert(exc, lines=True))
             os._exit(EXIT_DECLARED_DEAD)
         finally:
             self._controls.discard(control)
@@ -151,8 +152,6 @@ class ClusterWorker:
                         await watchdog
                 if not self._stopping:
                     await asyncio.sleep(self.config.heartbeat_s)
-
-    _stopping = False
 
     def stop(self) -> None:
         """Take no new job; stop the running uploads well (their rows out are recorded,
