@@ -19,7 +19,7 @@ from tests.support.jobs import REPO, subprocess_env
 from uploader.sandbox import Sandbox
 
 # Short schedules and stall timeouts, so the whole cluster suite stays within a minute or two.
-FAST_CLUSTER = {"heartbeat_s": 0.5, "stall_timeout_s": 3.0, "poll_s": 0.5, "concurrency": 4}
+FAST_CLUSTER = {"heartbeat_s": 0.5, "stall_timeout_s": 4.0, "poll_s": 0.5, "concurrency": 4}
 
 
 def cluster_env(url: str, sandbox: Sandbox) -> dict[str, str]:

@@ -185,7 +185,7 @@ class ClusterWorker:
                 if worker_id is not None:
                     await manager.update_heartbeat(worker_id)
                 now = time.monotonic()
-                if now - last_contact > 2 * self.config.heartbeat_s:
+                if now - last_contact > self._break_s:
                     reachable_since = now  # a break: the database, or this worker, was away
                 last_contact = now
                 if now - reachable_since < timeout:
@@ -199,6 +199,12 @@ class ClusterWorker:
                 if not is_disconnect(exc):
                     raise
                 log.warning("watchdog: the cluster database is unreachable")
+
+    @property
+    def _break_s(self) -> float:
+        """A silence of ours this long means others may have been silent as long: judge
+        nobody for a stall timeout. Shorter ones (a busy host's slow loop) are not breaks."""
+        return max(self.config.heartbeat_s, self.config.stall_timeout_s / 2)
 
     async def _declared_dead(self) -> bool:
         worker_id = getattr(self.worker, "worker_id", None)
