@@ -86,6 +86,21 @@ class PgJournal:
         """Phase 1 finished: every input row is in the journal."""
         return self._loaded
 
+    @property
+    def sending_began(self) -> bool:
+        """The run's identity is saved: rows may have been sent, loaded or not."""
+        return self._loaded or self._meta.get("sending") == "1"
+
+    def save_identity(self, identity: dict[str, str]) -> None:
+        """Store the run's identity before its first row is sent (the load may still run)."""
+        self._store_meta({**identity, "sending": "1"})
+
+    def last_row(self) -> int | None:
+        """The highest row added so far: a load cut short continues after it."""
+        query = "SELECT max(row) FROM leadup_rows WHERE upload_id = %s"
+        found = self.query(query, (self.upload_id,))[0][0]
+        return None if found is None else int(found)
+
     def begin_load(self, columns: Sequence[str]) -> None:
         """Start phase 1 afresh: an earlier attempt's half load is dropped (nothing of it was
         sent: rows are sent only once the load is marked finished)."""
@@ -187,9 +202,9 @@ class PgJournal:
         )
         return self.write(lambda db: db.execute(sql.REOPEN + where, params).rowcount)
 
-    def pending(self, batch_size: int = 1000) -> Iterator[Lead]:
-        """Pending rows in row order, a page at a time."""
-        last = _FIRST_ROW
+    def pending(self, batch_size: int = 1000, *, after: int | None = None) -> Iterator[Lead]:
+        """Pending rows in row order (after row `after`), a page at a time."""
+        last = _FIRST_ROW if after is None else after
         query = (
             "SELECT row, payload, idem_key FROM leadup_rows WHERE upload_id = %s AND row > %s"
             " AND state = 'pending' ORDER BY row LIMIT %s"

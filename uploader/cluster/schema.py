@@ -97,9 +97,11 @@ CREATE TABLE IF NOT EXISTS leadup_ticks (
 # and every write after it finds a newer attempt and is refused.
 FENCE = "SELECT attempt FROM leadup_uploads WHERE id = %(upload)s FOR SHARE"
 
+# Attempt 0 reserves a row before its first attempt and counts none (as the SQLite journal).
 MARK = """
 UPDATE leadup_rows SET state = 'in_flight', last_attempt = %(attempt)s, updated_at = %(now)s,
-    extra = coalesce(%(extra)s, extra), attempts = attempts + 1, written_by = %(fence)s
+    extra = coalesce(%(extra)s, extra), attempts = attempts + (%(attempt)s > 0)::int,
+    written_by = %(fence)s
 WHERE upload_id = %(upload)s AND row = %(row)s AND state <> 'final'
 """
 # As the SQLite journal's RECORD, and: the same run attempt may record the same `created`
@@ -130,6 +132,7 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'final', %s) ON CONFLICT
 RECOVERED_ERROR = "in flight when the worker sending it stopped; may have been created"
 RECOVER_AS_UNKNOWN = f"""
 UPDATE leadup_rows SET state = 'final', outcome = 'unknown', updated_at = %(now)s,
+    attempts = attempts + (coalesce(last_attempt, 0) = 0)::int,
     error = '{RECOVERED_ERROR}', written_by = %(fence)s
 WHERE upload_id = %(upload)s AND state = 'in_flight'
 """
