@@ -91,6 +91,17 @@ def test_upload_cluster_refuses_what_only_a_local_run_can_do(tmp_path: Path):
     assert "--sandbox: not with --cluster" in done.stderr
 
 
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path):
+    url = f"postgresql://leadup:{PASSWORD}@127.0.0.1:1/leadup"
+    env = cluster_env(url, _NoSandbox())
+    status = leadup(env, "cluster", "status")
+    assert status.returncode == 2
+    assert "cannot reach the cluster database postgresql://leadup:[redacted]@127.0.0.1:1" in (
+        status.stderr
+    )
+    assert PASSWORD not in status.stderr + status.stdout
+
+
 def test_without_a_database_url_the_commands_say_what_to_set(tmp_path: Path):
     env = {k: v for k, v in cluster_env("x", _NoSandbox()).items() if k != "LEADUP_DATABASE_URL"}
     status = leadup(env, "cluster", "status")
