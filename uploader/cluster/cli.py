@@ -129,7 +129,8 @@ def progress_line(upload: Any) -> str:
 def worker_command(config_path: Path | None) -> None:
     """Run a worker: the job file's scheduled jobs as periodic tasks, and queued uploads.
 
-    SIGINT or SIGTERM: take no new job, finish the running ones, leave."""
+    SIGINT or SIGTERM: take no new job, stop the running uploads well and queue them again
+    for another worker, leave."""
     _require_extra()
     from uploader.cluster.worker import ClusterWorker
 
