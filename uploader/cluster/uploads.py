@@ -107,6 +107,9 @@ async def run_upload(
         except LeadupError as exc:
             # A run that stopped (the journal unwritable for minutes, say) resumes later;
             # one that cannot run (the file unreadable, the options wrong) waits for a person.
+            if isinstance(exc, StopRun) and control.stopping.is_set():
+                await asyncio.to_thread(_hand_over, journal)  # stopped while reading
+                return None
             state = "stopped" if isinstance(exc, StopRun) else "failed"
             await asyncio.to_thread(_finish, journal, state, str(exc))
             log.error("upload %s %s: %s", upload_id, state, inert(exc, lines=True))
@@ -148,8 +151,7 @@ async def _run(
         notes=notes,
     )
     if report.stopped and control.stopping.is_set():
-        await asyncio.to_thread(journal.write, lambda db: requeue_upload(db, journal.upload_id))
-        log.info("upload %s stopped with its worker: queued again", journal.upload_id)
+        await asyncio.to_thread(_hand_over, journal)
     else:
         state = "stopped" if report.stopped else "finished"
         await asyncio.to_thread(_finish, journal, state, report.stopped)
@@ -167,6 +169,13 @@ def _bring_in(source: Path, target: Path) -> None:
         os.unlink(source)
     except OSError:
         shutil.move(os.fspath(source), os.fspath(target))
+
+
+def _hand_over(journal: PgJournal) -> None:
+    """The worker is shutting down: queue the upload again for another (fenced: only while
+    this attempt still holds it)."""
+    journal.write(lambda db: requeue_upload(db, journal.upload_id))
+    log.info("upload %s stopped with its worker: queued again", journal.upload_id)
 
 
 def _document(journal: PgJournal) -> dict[str, Any] | None:
