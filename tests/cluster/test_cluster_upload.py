@@ -3,6 +3,7 @@ another process; the URL's password never shows."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ import pytest
 from tests.cluster.workers import (
     cluster_env,
     creations_per_email,
+    done_rows,
+    outcomes,
+    upload_row,
     uploads_ended,
     wait_for,
     workers,
@@ -64,6 +68,38 @@ def test_upload_on_the_cluster_is_sent_once_and_followed(database_url: str, tmp_
     for text in (done.stdout, done.stderr, status.stdout, group.logs()):
         assert PASSWORD not in text
         assert sandbox.config.api_secret not in text
+
+
+SLOW_CLUSTER = ("--cluster", "--rate", "25")  # 300 rows: 12 s, time to look from a second shell
+
+
+def test_status_shows_a_live_upload_and_ctrl_c_stops_only_the_following(
+    database_url: str, tmp_path: Path
+):
+    lead_file = write_leads(tmp_path / "shared" / "slow.csv", 0, 300)
+    with sandbox_in_thread(SandboxConfig()) as sandbox:
+        env = cluster_env(database_url, sandbox)
+        with workers(tmp_path, env) as group:
+            follower = subprocess.Popen(
+                [sys.executable, "-m", "uploader", "upload", str(lead_file), *SLOW_CLUSTER],
+                env=env,
+                cwd=REPO,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            wait_for(lambda: done_rows(database_url, 1) >= 20, 60, "20 rows", logs=group)
+            status = leadup(env, "cluster", "status")  # a second shell, mid-run
+            follower.send_signal(signal.SIGINT)
+            _, followed = follower.communicate(timeout=30)
+            assert done_rows(database_url, 1) < 300, "the upload ended before the test looked"
+            ended = lambda: upload_row(database_url, 1)["finished_at"]  # noqa: E731
+            wait_for(ended, 60, "the upload to go on to its end", logs=group)
+    assert "upload 1 slow.csv running on " in status.stdout
+    assert "leadup.upload upload 1 on worker" in status.stdout
+    assert follower.returncode == 0
+    assert "stopped following; upload 1 goes on" in followed
+    assert outcomes(database_url, 1) == {"created": 300}
+    assert set(creations_per_email(sandbox).values()) == {1}
 
 
 def test_jobs_run_cluster_queues_one_run_that_a_worker_does(database_url: str, tmp_path: Path):
