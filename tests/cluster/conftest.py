@@ -42,11 +42,17 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.remove()
 
 
-@pytest.fixture
-def database_url(postgres_server: PostgresServer) -> str:
-    """A fresh database for this test, set up with `leadup cluster init`'s function."""
+@pytest.fixture(scope="session")
+def cluster_template(postgres_server: PostgresServer) -> str:
+    """A database set up once by `leadup cluster init`'s function, copied for each test."""
     from uploader.cluster.control import init_cluster
 
     url = postgres_server.new_database()
     init_cluster(url)
-    return url
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer, cluster_template: str) -> str:
+    """A fresh database for this test, as `leadup cluster init` leaves it."""
+    return postgres_server.new_database(template=cluster_template)

@@ -101,11 +101,12 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres:{PASSWORD}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh, empty database; its URL (with a password that must never be printed)."""
+    def new_database(self, template: str = "template1") -> str:
+        """A fresh database, a copy of `template`; its URL (with a password that must never
+        be printed)."""
         import psycopg
 
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.url(), autocommit=True) as db:
-            db.execute(f'CREATE DATABASE "{name}"')  # a name made here, not input
+            db.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')  # names made here
         return self.url(name)

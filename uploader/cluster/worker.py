@@ -143,6 +143,11 @@ class ClusterWorker:
                 try:
                     await self.worker.run()
                 except Exception as exc:
+                    # Woken after being declared dead, procrastinate's own loop may fail
+                    # first (its worker row is gone): leave as the watchdog would.
+                    with contextlib.suppress(Exception):
+                        if await self._declared_dead():
+                            self._leave_declared_dead()
                     if not is_disconnect(exc):
                         raise
                     log.warning("lost the cluster database; starting again")
@@ -179,8 +184,7 @@ class ClusterWorker:
             await asyncio.sleep(self.config.heartbeat_s / 2)
             try:
                 if await self._declared_dead():
-                    log.error("this worker was declared dead while paused; leaving now")
-                    os._exit(EXIT_DECLARED_DEAD)
+                    self._leave_declared_dead()
                 worker_id = getattr(self.worker, "worker_id", None)
                 if worker_id is not None:
                     await manager.update_heartbeat(worker_id)
@@ -205,6 +209,11 @@ class ClusterWorker:
         """A silence of ours this long means others may have been silent as long: judge
         nobody for a stall timeout. Shorter ones (a busy host's slow loop) are not breaks."""
         return max(self.config.heartbeat_s, self.config.stall_timeout_s / 2)
+
+    def _leave_declared_dead(self) -> None:
+        """Its jobs were given to others: leave now, writing nothing more."""
+        log.error("this worker was declared dead while paused; leaving now")
+        os._exit(EXIT_DECLARED_DEAD)
 
     async def _declared_dead(self) -> bool:
         worker_id = getattr(self.worker, "worker_id", None)
