@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
+from jobs.sightings import Sightings
 from uploader.private_files import create_private_file, tighten_sqlite_modes
 
 _SCHEMA = """
@@ -124,6 +125,7 @@ class Ledger:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+        self.sightings = Sightings(connection)  # the settle window's first looks
 
     @classmethod
     def open(cls, path: Path) -> Ledger:

@@ -211,9 +211,16 @@ class _Run:
             check_folders(self.job)
             now_s = self.now_s()
             scan = scan_inbox(
-                self.job.inbox, self.job.pattern, settle_s=self.job.settle_s, now_s=now_s
+                self.job.inbox,
+                self.job.pattern,
+                settle_s=self.job.settle_s,
+                now_s=now_s,
+                sightings=self.ledger.sightings,
             )
-            waiting = [Waiting(f.path.name, now_s - f.mtime_s) for f in scan.waiting]
+            waiting = [
+                Waiting(f.path.name, now_s - f.mtime_s, now_s - f.first_seen_s)
+                for f in scan.waiting
+            ]
             for seen in scan.ready:
                 if self.control.stopping.is_set():
                     break

@@ -273,8 +273,8 @@ async def test_a_waiting_file_names_the_settle_time(tmp_path: Path) -> None:
     [waiting] = summary.waiting
     assert (waiting.name, waiting.changed_s_ago) == ("slow.csv", pytest.approx(2.2))
     assert summary_text(summary).splitlines()[-1] == (
-        "- still being written, left for the next run: slow.csv (changed 2 s ago); a file is"
-        " taken once it has not changed for 30 s (settle_s)"
+        "- still being written, left for the next run: slow.csv (changed 2 s ago, first seen just"
+        " now); a file is taken once it has been seen unchanged for 30 s (settle_s)"
     )
     [line] = read_log(JobPaths(job.state_dir).log)
     assert (line["waiting"], line["settle_s"]) == (["slow.csv"], 30.0)
@@ -285,6 +285,9 @@ async def test_a_waiting_file_names_the_settle_time(tmp_path: Path) -> None:
     [
         (Waiting("a.csv", 0.3), "a.csv (changed less than 1 s ago)"),
         (Waiting("a.csv", 61), "a.csv (changed 61 s ago)"),
+        (Waiting("a.csv", 61, 61), "a.csv (changed 61 s ago)"),
+        (Waiting("a.csv", 3600, 0.2), "a.csv (changed 3600 s ago, first seen just now)"),
+        (Waiting("a.csv", 3600, 20), "a.csv (changed 3600 s ago, first seen 20 s ago)"),
         (Waiting("a.csv"), "a.csv (changed while it was being read)"),
         (
             Waiting("a.csv", -40),
