@@ -9,7 +9,6 @@ tick is normal).
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
@@ -85,22 +84,9 @@ class RunRecorder:
         """`text` without the run's credentials: summaries are printed, logged and posted."""
         return redact(text, self.log.redact)
 
-    def in_job_words(self, text: str) -> str:
-        """`text` naming this job's credential variables where the engine names the default
-        ones (a 401 says "check JUICED_API_KEY ..."; this job reads `key_env` ...)."""
-        job = self.job
-        for default, own in (
-            ("JUICED_API_KEY", job.key_env),
-            ("JUICED_API_SECRET", job.secret_env),
-            ("JUICED_API_TOKEN", job.token_env),
-        ):
-            if own != default:
-                text = re.sub(rf"\b{default}\b", own, text)
-        return text
-
     def file(self, result: FileResult) -> None:
         """Record one file: its history row and its JSON line."""
-        result = replace(result, error=self.redacted(self.in_job_words(result.error)))
+        result = replace(result, error=self.redacted(result.error))
         self.files.append(result)
         self.ledger.add_run_file(
             self.run_id,
@@ -119,7 +105,7 @@ class RunRecorder:
         self, *, exit_code: int, error: str = "", waiting: tuple[Waiting, ...] = ()
     ) -> RunSummary:
         """Close the run: history, the run's JSON line, and the webhook when worth it."""
-        error = self.redacted(self.in_job_words(error))
+        error = self.redacted(error)
         summary = RunSummary(
             job=self.job.name,
             kind=self.kind,

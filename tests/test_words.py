@@ -105,12 +105,35 @@ async def test_a_refused_connection_is_told_in_words() -> None:
         (500, "the API failed while taking the lead (HTTP 500); it may have been created"),
         (302, "the API answered with a redirect (HTTP 302): check the API URL"),
         (404, "the API refused the lead (HTTP 404)"),
-        (403, "the credentials are not allowed to post leads to this source (HTTP 403)"),
+        (
+            401,
+            "the API refused the credentials (HTTP 401): check JUICED_API_KEY and"
+            " JUICED_API_SECRET, or JUICED_API_TOKEN",
+        ),
+        (
+            403,
+            "the credentials are not allowed to post leads to this source (HTTP 403): check"
+            " that JUICED_API_KEY and JUICED_API_SECRET, or JUICED_API_TOKEN hold this"
+            " source's credentials",
+        ),
     ],
 )
 def test_answers_without_a_reason_of_their_own_are_told_in_words(status: int, reason: str):
     verdict = judge_response(ApiResponse(status=status, body=None, text=""))
     assert verdict.error == reason
+
+
+def test_a_refusal_names_the_variables_the_credentials_came_from() -> None:
+    credentials = Credentials.from_env({"ACME_TOKEN": "t"}, token_env="ACME_TOKEN")
+    refused = judge_response(ApiResponse(401, None, ""), credentials.source)
+    assert refused.error == "the API refused the credentials (HTTP 401): check ACME_TOKEN"
+    pair = Credentials.from_env(
+        {"A_KEY": "k", "A_SECRET": "s"}, key_env="A_KEY", secret_env="A_SECRET"
+    )
+    forbidden = judge_response(ApiResponse(403, None, ""), pair.source)
+    assert "(HTTP 403): check that A_KEY and A_SECRET hold this source's credentials" in (
+        forbidden.error
+    )
 
 
 @pytest.mark.parametrize(

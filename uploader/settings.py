@@ -32,6 +32,9 @@ class Credentials:
     api_key: str = field(default="", repr=False)
     api_secret: str = field(default="", repr=False)
     token: str = field(default="", repr=False)
+    # Where they were read: variable names, never values ("ACME_KEY and ACME_SECRET"), so a
+    # refusal names what to fix; "" when they were given, not read (a sandbox's).
+    source: str = field(default="", compare=False)
 
     @classmethod
     def from_env(
@@ -51,9 +54,9 @@ class Credentials:
             if any(ord(c) < 32 or ord(c) == 127 for c in value):
                 raise ConfigError(f"{name} contains a control character (a pasting accident?)")
         if token:
-            return cls(token=token)
+            return cls(token=token, source=token_env)
         if key and secret:
-            return cls(api_key=key, api_secret=secret)
+            return cls(api_key=key, api_secret=secret, source=f"{key_env} and {secret_env}")
         if key or secret:
             missing = secret_env if key else key_env
             raise ConfigError(

@@ -96,6 +96,8 @@ class CheckReport:
 
 def credential_variables(credentials: Credentials) -> str:
     """The environment variables `Credentials.from_env` read these credentials from."""
+    if credentials.source:
+        return credentials.source
     if credentials.scheme == "Bearer":
         return "JUICED_API_TOKEN"
     return "JUICED_API_KEY and JUICED_API_SECRET"
