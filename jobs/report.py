@@ -224,7 +224,8 @@ def file_line(result: FileResult) -> str:
     if result.status == "duplicate":
         return f"{name}: same content as {result.duplicate_of}, already sent: not sent again"
     if result.status == "error":
-        return f"{name}: not sent, set aside in the archive: {result.error}"
+        where = "set aside in the archive" if result.archived_path else "left in the inbox"
+        return f"{name}: not sent, {where}: {result.error}"
     counts = (
         f"{plural(result.rows, 'row')}, {result.created} created, {result.not_created} not created"
     )
