@@ -25,6 +25,7 @@ class ReadLimits:
     max_cell_chars: int = 1 << 20  # one cell's text (1 MiB)
     max_line_bytes: int = 1 << 20  # one line of a text file, between line breaks (1 MiB)
     max_xml_bytes: int = 1 << 30  # one part of an xlsx, uncompressed (1 GiB)
+    max_xls_bytes: int = 512 << 20  # an .xls file, read whole to walk its records (512 MiB)
 
     def refuse(self, what: str, limit: str, path: object) -> InputError:
         """The error for a file past one limit: what was found, and the limit."""
