@@ -8,7 +8,6 @@ sent, as extra fields, so nothing the person exported is lost. A mapping file (T
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import tomllib
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from uploader.headers import (
     snake_key,
 )
 from uploader.model import STANDARD_FIELDS
+from uploader.text import quoted
 
 __all__ = [
     "KEY_RE",
@@ -135,8 +135,9 @@ _HELP = """\
 
 
 def _toml_str(text: str) -> str:
-    # A JSON string is a valid TOML basic string (same escapes), and keeps non-ASCII readable.
-    return json.dumps(text, ensure_ascii=False)
+    # A JSON string is a valid TOML basic string (same escapes), and keeps non-ASCII readable;
+    # controls, DEL and bidi overrides of a header are escaped (TOML forbids DEL raw).
+    return quoted(text)
 
 
 def _column_ref(columns: Sequence[str], pos: int) -> str:
