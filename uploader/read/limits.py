@@ -31,6 +31,20 @@ class ReadLimits:
         """The error for a file past one limit: what was found, and the limit."""
         return InputError(f"{what}: past leadup's limit of {limit}", path=str(path))
 
+    def check_range(self, rows: int, cols: int, where: str, path: object) -> None:
+        """Refuse a sheet's range past the rows, columns or cells limit; `where` says whose
+        (`sheet part 'sheet1.xml' declares`)."""
+        if rows > self.max_rows:
+            raise self.refuse(f"{where} row {rows:,}", f"{self.max_rows:,} rows", path)
+        if cols > self.max_columns:
+            raise self.refuse(f"{where} column {cols:,}", f"{self.max_columns:,} columns", path)
+        if rows * cols > self.max_sheet_cells:
+            raise self.refuse(
+                f"{where} a range of {rows:,} rows by {cols:,} columns",
+                f"{self.max_sheet_cells:,} cells a sheet",
+                path,
+            )
+
 
 LIMITS = ReadLimits()
 

@@ -47,12 +47,12 @@ def check_xls(path: Path, limits: ReadLimits, halt: threading.Event | None = Non
             sheet, top_row, top_col = names.get(offset, f"at offset {offset}"), 0, 0
         elif kind == _DIMENSIONS:
             rows, cols = _dimensions(data)
-            _check_range(rows, cols, f"sheet {sheet!r} declares", path, limits)
+            limits.check_range(rows, cols, f"sheet {sheet!r} declares", path)
         elif kind in _CELLS or kind in _MULTI or kind == _ROW:
             row, col = _position(kind, data)
             if row >= top_row or col >= top_col:
                 top_row, top_col = max(top_row, row + 1), max(top_col, col + 1)
-                _check_range(top_row, top_col, f"sheet {sheet!r} reaches", path, limits)
+                limits.check_range(top_row, top_col, f"sheet {sheet!r} reaches", path)
 
 
 def _workbook_stream(data: bytes) -> bytes | None:
@@ -116,16 +116,3 @@ def _position(kind: int, data: bytes) -> tuple[int, int]:
         (after_last,) = struct.unpack_from("<H", data, 4)
         col = max(after_last - 1, 0)
     return row, col
-
-
-def _check_range(rows: int, cols: int, where: str, path: Path, limits: ReadLimits) -> None:
-    if rows > limits.max_rows:
-        raise limits.refuse(f"{where} row {rows:,}", f"{limits.max_rows:,} rows", path)
-    if cols > limits.max_columns:
-        raise limits.refuse(f"{where} column {cols:,}", f"{limits.max_columns:,} columns", path)
-    if rows * cols > limits.max_sheet_cells:
-        raise limits.refuse(
-            f"{where} a range of {rows:,} rows by {cols:,} columns",
-            f"{limits.max_sheet_cells:,} cells a sheet",
-            path,
-        )
