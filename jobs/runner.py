@@ -173,7 +173,7 @@ class _Run:
             )
         if entry is None and (earlier := self.ledger.unfinished_named(name, sha)) is not None:
             # Interrupted, then the file changed: finish what that upload read, first.
-            stopped = await self._finish_interrupted(seen, earlier, settings)
+            stopped = await self._finish_interrupted(seen, sha, earlier, settings)
             if stopped is not None:
                 return stopped
         resumed = entry is not None and entry.status == STARTED
@@ -303,7 +303,7 @@ class _Run:
         )
 
     async def _finish_interrupted(
-        self, seen: InboxFile, earlier: FileEntry, settings: UploadSettings
+        self, seen: InboxFile, sha: str, earlier: FileEntry, settings: UploadSettings
     ) -> FileResult | None:
         """Finish the upload of an earlier version of this file, stopped before the file grew,
         from the bytes it read; it then counts as a part sent, and the grown path sends only
@@ -312,9 +312,7 @@ class _Run:
         t0, name = time.monotonic(), seen.path.name
         part = interrupted_part(self.ledger, seen.path, earlier, self.job, self._archive_slot)
         if not isinstance(part, InterruptedPart):
-            return (
-                None if part is None else FileResult(name, earlier.sha256, "error", 3, error=part)
-            )
+            return None if part is None else FileResult(name, sha, "error", 3, error=part)
         results = earlier.results_path
         try:
             report = await upload(self._request(part.path, results, settings), control=self.control)
