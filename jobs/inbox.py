@@ -87,6 +87,17 @@ def scan_inbox(
     return InboxScan(tuple(ready), tuple(waiting))
 
 
+def second_look_in(
+    scan: InboxScan, settle_s: float, now_s: float, *, at_most_s: float
+) -> float | None:
+    """Seconds until every waiting file, if unchanged meanwhile, is due for the look that
+    takes it; None when none is due within `at_most_s` (nor `settle_s`: a modification time
+    ahead of the clock is not waited for)."""
+    due = [max(f.first_seen_s, f.mtime_s) + settle_s - now_s for f in scan.waiting]
+    due = [d for d in due if 0 < d <= min(settle_s, at_most_s)]
+    return max(due) if due else None
+
+
 def unchanged(seen: InboxFile) -> bool:
     """True while the file still has the size, mtime and inode the scan saw."""
     try:

@@ -9,8 +9,9 @@ tick is normal).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,10 +30,12 @@ from jobs.growth import (
 )
 from jobs.inbox import (
     InboxFile,
+    InboxScan,
     archive_name,
     file_sha256,
     move_into,
     scan_inbox,
+    second_look_in,
     unchanged,
 )
 from jobs.ledger import DONE, ERROR, GROWN, STARTED, FileEntry, GrownEntry, Ledger
@@ -61,6 +64,9 @@ RUN_NOTICES = Notices(
     " once)",
 )
 LEFT_AT_ONCE = "stopped at once: the file being sent resumes on the next run"
+# The longest a run waits to look again at files it saw for the first time; a longer
+# settle_s spans runs (the first sighting is kept in the ledger).
+SECOND_LOOK_MAX_S = 300.0
 
 
 async def run_job(
@@ -69,6 +75,7 @@ async def run_job(
     env: Mapping[str, str],
     control: RunControl | None = None,
     now_s: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
     notifier: Notifier | None = None,
     program: str | None = None,
 ) -> RunSummary:
@@ -77,7 +84,8 @@ async def run_job(
     `control.stop()` ends the run once the file being sent has stopped gracefully (it resumes
     on the next run; later files wait); `control.abort()` stops that file now. `program` is
     leadup as the next steps' commands start it (default: its absolute path, or `leadup` when
-    PATH finds this installation).
+    PATH finds this installation). `now_s` and `sleep` (the wait for files' second look, at
+    most `settle_s`; default: until then or a stop) are the clock tests replace.
     """
     paths = JobPaths(job.state_dir)
     paths.create()
@@ -99,7 +107,8 @@ async def run_job(
         with Ledger.open(paths.ledger) as ledger:
             ledger.mark_died(utc_now())  # we hold the lock: a run still `running` was killed
             recorder = RunRecorder(job, ledger, log, "run", notifier, program)
-            return await _Run(job, env, recorder, control or RunControl(), now_s).execute()
+            control = control or RunControl()
+            return await _Run(job, env, recorder, control, now_s, sleep).execute()
     finally:
         lock.release()
 
@@ -112,10 +121,16 @@ class _Run:
         recorder: RunRecorder,
         control: RunControl,
         now_s: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] | None,
     ) -> None:
         self.job, self.env, self.recorder, self.now_s = job, env, recorder, now_s
         self.control = control
         self.ledger = recorder.ledger
+        self.sleep = sleep or self._sleep_unless_stopped
+
+    async def _sleep_unless_stopped(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.control.stopping.wait(), seconds)
 
     async def execute(self) -> RunSummary:
         waiting: list[Waiting] = []
@@ -124,13 +139,14 @@ class _Run:
             self.recorder.log.redact = settings.api.credentials.secrets()
             check_folders(self.job)
             now_s = self.now_s()
-            scan = scan_inbox(
-                self.job.inbox,
-                self.job.pattern,
-                settle_s=self.job.settle_s,
-                now_s=now_s,
-                sightings=self.ledger.sightings,
-            )
+            scan = self._scan(now_s)
+            delay = second_look_in(scan, self.job.settle_s, now_s, at_most_s=SECOND_LOOK_MAX_S)
+            if delay is not None:
+                # Files seen for the first time: look again once their window has passed, so
+                # a nightly run takes a file dropped during the day tonight, not tomorrow.
+                await self.sleep(delay)
+                now_s = self.now_s()
+                scan = self._scan(now_s)
             waiting = [
                 Waiting(f.path.name, now_s - f.mtime_s, now_s - f.first_seen_s)
                 for f in scan.waiting
@@ -149,6 +165,15 @@ class _Run:
             return await self.recorder.finish(exit_code=2, error=str(exc), waiting=tuple(waiting))
         exit_code = max((f.exit_code for f in self.recorder.files), default=0)
         return await self.recorder.finish(exit_code=exit_code, waiting=tuple(waiting))
+
+    def _scan(self, now_s: float) -> InboxScan:
+        return scan_inbox(
+            self.job.inbox,
+            self.job.pattern,
+            settle_s=self.job.settle_s,
+            now_s=now_s,
+            sightings=self.ledger.sightings,
+        )
 
     async def _one_file(self, seen: InboxFile, settings: UploadSettings) -> FileResult | None:
         """Send one settled file; None when it changed under us (it is left for next time)."""

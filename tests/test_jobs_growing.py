@@ -8,6 +8,7 @@ import asyncio
 import csv
 import os
 import signal
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from jobs import runner
 from jobs.runner import run_job
 from tests.support.jobs import (
     JOBS_CLI,
+    age,
     emails,
     load_job,
     subprocess_env,
@@ -259,3 +261,65 @@ async def test_a_run_killed_mid_file_then_grown_sends_no_row_twice(
     rest = results_of(job.archive / "night.rest.results.csv")
     assert sorted(r["Email"] for r in rest) == sorted(emails(40, 10))
     assert {r["outcome"] for r in rest} == {"created"}
+
+
+class Clock:
+    """The job's clock; the run's wait for a second look moves it (and may play the writer)."""
+
+    def __init__(self, now_s: float, while_waiting: Any = None) -> None:
+        self.now_s, self.while_waiting = now_s, while_waiting
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now_s += seconds
+        if self.while_waiting is not None:
+            self.while_waiting()
+
+
+async def test_a_file_first_seen_is_looked_at_again_within_the_run(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A nightly run takes a file dropped during the day tonight: one wait of settle_s."""
+    job = load_job(write_job_file(tmp_path, api_url=sandbox.url, rate=500, settle_s=30))
+    age(write_leads(job.inbox / "day.csv", 0, 3), 3600)
+    clock = Clock(time.time())
+    summary = await run_job(job, env=sandbox.env(), now_s=clock, sleep=clock.sleep)
+    assert clock.waits == [30]
+    assert [f.file_name for f in summary.files] == ["day.csv"] and summary.exit_code == 0
+    assert Counter(sent(sandbox)) == Counter(emails(0, 3))
+
+
+async def test_a_file_that_grows_during_the_second_look_waits(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    job = load_job(write_job_file(tmp_path, api_url=sandbox.url, rate=500, settle_s=30))
+    slow = write_leads(job.inbox / "slow.csv", 0, 3)
+    age(slow, 3600)
+    stamp = slow.stat().st_mtime_ns
+
+    def the_writer_goes_on() -> None:  # and keeps the source's modification time
+        append_leads(slow, 3, 2)
+        os.utime(slow, ns=(stamp, stamp))
+
+    clock = Clock(time.time(), the_writer_goes_on)
+    summary = await run_job(job, env=sandbox.env(), now_s=clock, sleep=clock.sleep)
+    assert clock.waits == [30]
+    assert summary.files == () and [w.name for w in summary.waiting] == ["slow.csv"]
+    assert sent(sandbox) == []
+
+
+async def test_a_long_settle_window_spans_runs_instead_of_holding_one(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    job = load_job(write_job_file(tmp_path, api_url=sandbox.url, rate=500, settle_s=3600))
+    age(write_leads(job.inbox / "day.csv", 0, 2), 7200)
+    clock = Clock(time.time())
+    first = await run_job(job, env=sandbox.env(), now_s=clock, sleep=clock.sleep)
+    assert clock.waits == [] and first.files == ()  # no hour-long wait inside a run
+    clock.now_s += 3600
+    second = await run_job(job, env=sandbox.env(), now_s=clock, sleep=clock.sleep)
+    assert [f.file_name for f in second.files] == ["day.csv"]

@@ -265,11 +265,17 @@ async def test_cli_reprocess_of_a_file_the_job_does_not_have_exits_2(tmp_path: P
 # -- words --------------------------------------------------------------------------------------
 
 
+async def no_wait(seconds: float) -> None:
+    """The run's wait for a second look, on a clock that does not move: still waiting."""
+
+
 async def test_a_waiting_file_names_the_settle_time(tmp_path: Path) -> None:
     job = load_job(write_job_file(tmp_path, settle_s=30))
     fresh = write_leads(job.inbox / "slow.csv", 0, 2)
     mtime = fresh.stat().st_mtime
-    summary = await run_job(job, env=TOKEN, now_s=lambda: mtime + 2.2, program="leadup")
+    summary = await run_job(
+        job, env=TOKEN, now_s=lambda: mtime + 2.2, sleep=no_wait, program="leadup"
+    )
     [waiting] = summary.waiting
     assert (waiting.name, waiting.changed_s_ago) == ("slow.csv", pytest.approx(2.2))
     assert summary_text(summary).splitlines()[-1] == (
