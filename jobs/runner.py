@@ -338,7 +338,7 @@ class _Run:
         part = interrupted_part(self.ledger, seen.path, earlier, self.job, self._archive_slot)
         if not isinstance(part, InterruptedPart):
             return None if part is None else FileResult(name, sha, "error", 3, error=part)
-        results = earlier.results_path
+        results, name = earlier.results_path, part.path.name  # the rows it sends are that file's
         try:
             report = await upload(self._request(part.path, results, settings), control=self.control)
         except ConfigError:

@@ -163,7 +163,7 @@ async def test_an_interrupted_file_that_grew_sends_no_row_twice(
     assert Counter(sent(sandbox)) == Counter(emails(0, 50))  # every row, each created once
     finished, rest = second.files
     assert (finished.file_name, finished.resumed, finished.results_path) == (
-        "acme.csv",
+        "acme.part.csv",  # the rows read before the stop, as the next run finished them
         True,
         job.archive / "acme.results.csv",
     )
