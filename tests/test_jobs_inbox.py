@@ -17,6 +17,7 @@ from jobs.inbox import (
     is_partial_name,
     move_into,
     scan_inbox,
+    second_look_in,
 )
 from jobs.sightings import Sightings
 
@@ -163,3 +164,17 @@ def test_move_into_never_overwrites(tmp_path: Path) -> None:
     assert (archive / "a.csv").read_text() == "first"
     assert moved.read_text() == "second"
     assert list(inbox.iterdir()) == []
+
+
+def test_second_look_is_due_when_the_last_new_file_could_be_taken(tmp_path: Path) -> None:
+    drop(tmp_path, "old.csv", age_s=3600)  # first seen now: due in 30 s
+    drop(tmp_path, "fresh.csv", age_s=10)  # first seen now, modified 10 s ago: due in 30 s
+    drop(tmp_path, "ahead.csv", age_s=-600)  # a clock ahead: not waited for
+    sightings = Sightings(sqlite3.connect(":memory:"))
+    scan = scan_inbox(tmp_path, ["*.csv"], settle_s=30, now_s=NOW_S, sightings=sightings)
+    assert second_look_in(scan, 30, NOW_S, at_most_s=300) == 30
+    assert second_look_in(scan, 30, NOW_S, at_most_s=20) is None  # spans runs instead
+    later = scan_inbox(tmp_path, ["*.csv"], settle_s=30, now_s=NOW_S + 12, sightings=sightings)
+    assert second_look_in(later, 30, NOW_S + 12, at_most_s=300) == 18
+    no_window = scan_inbox(tmp_path, ["*.csv"], settle_s=0, now_s=NOW_S, sightings=sightings)
+    assert second_look_in(no_window, 0, NOW_S, at_most_s=300) is None
