@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.real_exports.keys import CREATED, REJECTED, Key, us500
+from tests.real_exports.keys import CREATED, REJECTED, Key, ca500, salesforce_leads, uk500, us500
 from tests.support.cli import KEY, SECRET, env_for, leadup
 from uploader.journal.results import read_results
 from uploader.model import STANDARD_FIELDS
@@ -31,7 +32,7 @@ from uploader.settings import PrepareOptions, ReadOptions
 
 REPO = Path(__file__).resolve().parents[2]
 EXPORTS = Path(os.environ.get("LEADUP_REAL_EXPORTS") or REPO.parent / "shared" / "real-exports")
-KEYS = [us500.KEY]
+KEYS = [us500.KEY, ca500.KEY, uk500.KEY, salesforce_leads.KEY]
 
 
 def exported(key: Key, folder: Path) -> Path:
@@ -50,17 +51,21 @@ def goes_where_expected(expect: str, target: str, why: str) -> bool:
     (see tests/real_exports/keys/__init__.py for the expectation words)."""
     kind, _, what = expect.partition(":")
     words = target.replace(":", " ").split()
+    line = " ".join(words)
     said = f"{target} {why}".lower()
     sent_as_field = bool(words) and (words[0] == "field" or words[0] in STANDARD_FIELDS)
-    sent_as_extra = bool(words) and words[0] == "extra"
+    sent_as_extra = re.search(r"\bextra\b", line) is not None
+    unsent = not sent_as_field and not sent_as_extra
     if kind == "field":
         return words[:2] == ["field", what] or words[:1] == [what]
     if kind == "extra":
-        return words[:2] == ["extra", what]
+        return re.search(rf"\bextra {re.escape(what)}(?![\w-])", line) is not None
+    if kind == "empty":  # no cell has a value: an extra that never shows, or not sent at all
+        return unsent or goes_where_expected(f"extra:{what}", target, why)
     if kind == "unsent":
-        return not sent_as_field and not sent_as_extra
+        return unsent
     if kind == "held":
-        return not sent_as_field and not sent_as_extra and "held" in said and what in said
+        return unsent and "held" in said and what in said
     if kind == "country":
         return not sent_as_field and "country" in said
     raise AssertionError(f"unknown expectation {expect!r}")
