@@ -13,7 +13,7 @@ Column expectations (`Key.columns`, header -> one of):
   "field:<name>"   sent as that lead field (for a repeated field: the column that comes first)
   "extra:<key>"    sent as that extra field, the cell as written (trimmed)
   "country"        the row's own country (how its phone and postcode are read)
-  "empty:<key>"    empty on every row: an extra field that never shows, or not sent at all
+  "empty:<name>"   empty on every row: the field or extra <name>, or not sent at all
   "unsent"         never sent as a value (ignored, or a compound JSON column)
   "held:<reason>"  held back as sensitive; the mapping names the reason
 """
