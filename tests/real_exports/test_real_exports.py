@@ -27,6 +27,7 @@ from tests.real_exports.keys import (
     REJECTED,
     Key,
     ca500,
+    datablist,
     salesforce_leads,
     salesforce_sparse,
     uk500,
@@ -48,6 +49,8 @@ KEYS = [
     salesforce_leads.KEY,
     salesforce_sparse.AS_IS,
     salesforce_sparse.WITH_ZIP,
+    datablist.AS_IS,
+    datablist.WITH_ZIP,
 ]
 
 
@@ -127,6 +130,13 @@ def leaked(key: Key, bodies: list[dict[str, Any]]) -> list[str]:
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)
 def test_validate_maps_every_column_and_judges_every_row(key: Key, tmp_path: Path) -> None:
     path = exported(key, tmp_path)
+    if key.refused:
+        done = leadup(
+            "validate", str(path), "--output", str(tmp_path / "v.csv"), *key.options(tmp_path)
+        )
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert key.refused in done.stdout + done.stderr
+        return
     found = preview(
         path,
         read=ReadOptions(),
@@ -172,6 +182,15 @@ def test_upload_gives_every_row_its_outcome_and_sends_the_exact_leads(
             env=env_for(sandbox), timeout=200,
         )  # fmt: skip
         received = {lead.lead_public_id: lead.payload for lead in sandbox.state.leads}
+        requests = len(sandbox.state.requests)
+    if key.refused:
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert key.refused in done.stdout + done.stderr
+        assert requests == 0
+        return
+    held = {c: e.partition(":")[2] for c, e in key.columns.items() if e.startswith("held:")}
+    for column, why in held.items():  # the summary says what was held back and why
+        assert column in done.stdout and why in done.stdout, (column, done.stdout)
     every_row_created = key.created_count == len(key.rows)
     assert done.returncode == (0 if every_row_created else 1), done.stdout + done.stderr
 

@@ -78,6 +78,8 @@ class Key:
     # The sandbox's source takes only US zips: a key of another country checks its bodies
     # on `leadup validate` (what would be sent) and expects the sandbox to refuse them.
     bodies_reach_sandbox: bool = True
+    # When set, the whole file is refused before anything is sent (exit 2) with these words.
+    refused: str = ""
 
     def expected(self, row: int) -> Row:
         return self.exceptions.get(row, self.default)
