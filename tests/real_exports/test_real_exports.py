@@ -28,6 +28,7 @@ from tests.real_exports.keys import (
     Key,
     ca500,
     datablist,
+    fakenamegen,
     salesforce_leads,
     salesforce_sparse,
     uk500,
@@ -51,6 +52,7 @@ KEYS = [
     salesforce_sparse.WITH_ZIP,
     datablist.AS_IS,
     datablist.WITH_ZIP,
+    fakenamegen.KEY,
 ]
 
 
