@@ -13,11 +13,13 @@ row; 60 distinct @example.com emails and 60 distinct bare 10-digit `Phone`s, bes
   the first usable phone is sent, Home_Phone__c still goes as the extra home_phone_c.
   Phone is no phone on 10 rows: 9 digits on rows 20, 27, 39, 50 (`833244360`) and an area
   code starting with 1 on rows 9, 28, 33, 36, 37, 61 (`1827527564`: no NANP area code
-  starts with 0 or 1). Rows 27, 28, 33, 36, 50, 61 have a usable Home_Phone__c: it is
-  their phone. Rows 9, 20, 37, 39 have none (`1421746486`, `453654306`, `1511751189`,
-  `288492610`): decided as a demanding user would, a row whose phone cells are all broken
-  is invalid naming the broken Phone, as a single bad phone always made a row invalid,
-  rather than sent quietly without its phone (the person fixes the number or clears it).
+  starts with 0 or 1; as leadup always did, a phone is ten digits whose area code starts
+  2-9, exchange codes are not judged: Faker's `819-116-1473` on row 4 is sent). Rows 27,
+  28, 33, 36, 50, 61 have a usable Home_Phone__c: it is their phone. Rows 9, 20, 37, 39
+  have none (`1421746486`, `453654306`, `1511751189`, `288492610`): decided as a
+  demanding user would, a row whose phone cells are all broken is invalid naming the
+  broken Phone, as a single bad phone always made a row invalid, rather than sent quietly
+  without its phone (the person fixes the number or clears it).
 - Five zips lost their leading zero to a spreadsheet (rows 19, 24, 51, 54, 55: `1820`):
   their row's country is US and a 4-digit US ZIP is one whose zero was dropped, so they
   are restored (`01820`), as leadup always did for US files. States DC, GU, MP, FM, PW are
