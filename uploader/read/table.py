@@ -21,6 +21,7 @@ from uploader.settings import ReadOptions
 
 HEADER_SCAN_ROWS = 40  # a title block or preamble taller than this needs --header-row
 HASH_BLOCK = 1 << 20  # bytes read at a time while hashing
+SAMPLE_ROWS = 300  # rows whose cells say what each column holds (uploader.prepare.profile)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,32 @@ class Table:
         before sending any, so a half-understood file is never sent.
         """
         return self._reader(halt if halt is not None else self.halt)
+
+    def sample(self, rows: int = SAMPLE_ROWS) -> list[list[str]] | None:
+        """Up to `rows` data rows spread over the first chunk, as one list of cells per column,
+        for judging what the columns hold; None when the rows cannot be read (the load then
+        says why). Reads one chunk, not the file."""
+        taken: list[pd.DataFrame] = []
+        count = 0
+        chunks = self.chunks()
+        try:
+            for chunk in chunks:
+                taken.append(chunk)
+                count += len(chunk)
+                if count >= rows:
+                    break
+        except InputError:
+            return None
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        if not taken:
+            return None
+        frame = pd.concat(taken) if len(taken) > 1 else taken[0]
+        step = max(1, len(frame) // rows)
+        picked = frame.iloc[::step].iloc[:rows]
+        return [picked.iloc[:, j].tolist() for j in range(picked.shape[1])]
 
     def __repr__(self) -> str:
         return f"Table({str(self.path)!r}, columns={len(self.columns)}, {self.detected})"

@@ -59,15 +59,21 @@ def file_read(table: Table, mapping: Mapping) -> FileRead:
 
 
 def map_columns(table: Table, mapping_path: Path | None) -> Mapping:
-    """Where each column goes: the mapping file's word, else the automatic mapping; checked."""
-    mapping = load_mapping(mapping_path, table.columns) if mapping_path else auto_map(table.columns)
+    """Where each column goes: the mapping file's word, else the automatic mapping (by headers
+    and a sample of the values); checked."""
+    sample = table.sample()  # columns are judged by their values too (one chunk is read)
+    mapping = (
+        load_mapping(mapping_path, table.columns, sample)
+        if mapping_path
+        else auto_map(table.columns, sample)
+    )
     check_mapping(mapping, table)
     return mapping
 
 
 def check_mapping(mapping: Mapping, table: Table) -> None:
     """A file where nothing maps to zip would be a file of invalid rows: say so instead."""
-    if "zip" not in mapping.fields.values() and "zip" not in mapping.constants:
+    if "zip" not in {*mapping.fields.values(), *mapping.constants, *mapping.parts}:
         headers = ", ".join(repr(c) for c in table.columns[:12])
         raise InputError(
             f"no column maps to zip (the API requires it); columns are {headers}. "
@@ -143,7 +149,7 @@ def load_rows(
 def identity(mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None) -> dict[str, str]:
     """What a resume must share with the run it continues, as journal metadata."""
     return {
-        "mapping": _json(asdict(mapping)),
+        "mapping": _json(mapping.identity()),
         "prepare": _json(asdict(options)),
         "ping": _json(None if ping is None else ping.identity()),
     }
@@ -249,15 +255,9 @@ def _json_meta(journal: Journal, key: str) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(raw)
     if key == "prepare":
         value["require"] = tuple(value.get("require", ()))
+        value["countries"] = tuple(value.get("countries", ()))
     return value
 
 
 def _mapping_from_meta(journal: Journal) -> Mapping:
-    raw = _json_meta(journal, "mapping")
-    return Mapping(
-        fields={int(k): v for k, v in raw["fields"].items()},
-        extras={int(k): v for k, v in raw["extras"].items()},
-        constants=dict(raw["constants"]),
-        ignored=tuple(raw["ignored"]),
-        full_name=raw["full_name"],
-    )
+    return Mapping.from_identity(_json_meta(journal, "mapping"))
