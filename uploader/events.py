@@ -28,7 +28,8 @@ class ColumnMap:
 
     column: str
     target: str  # a lead field ("email"), "extra:<key>", "full name", or "" when ignored
-    why: str = ""  # the evidence or the rule that decided it
+    why: str = ""  # the evidence or the rule that decided it: "name + 100% parse as phones"
+    runners_up: tuple[str, ...] = ()  # close alternatives, for a person to check the choice
 
 
 @dataclass(frozen=True, slots=True)

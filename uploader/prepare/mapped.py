@@ -7,6 +7,7 @@ prepares rows the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -73,6 +74,8 @@ class Mapping:
             digits=tuple(raw.get("digits", ())),
         )
 
-    def held_back_columns(self, columns: tuple[str, ...] | list[str]) -> list[str]:
-        """`"CCNumber" (card number)` for each column held back, in column order."""
-        return [f'"{columns[pos]}" ({why})' for pos, why in sorted(self.held_back.items())]
+
+def held_back_note(mapping: Mapping, columns: Sequence[str]) -> str:
+    """`held back, never sent: "CCNumber" (card number), ...`: for validate and the summary."""
+    held = ", ".join(f'"{columns[pos]}" ({why})' for pos, why in sorted(mapping.held_back.items()))
+    return f"held back, never sent: {held}; a mapping file that names a column sends it"

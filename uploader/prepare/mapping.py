@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from uploader.errors import ConfigError
+from uploader.events import ColumnMap
 from uploader.headers import (
     EXTRA_PREFIX,
     FULL_NAME,
@@ -64,6 +65,20 @@ def describe(mapping: Mapping, columns: Sequence[str]) -> list[tuple[str, str]]:
     for key, value in mapping.constants.items():
         rows.append(("(every lead)", f"constant {key} = {value}"))
     return rows
+
+
+def column_maps(mapping: Mapping, columns: Sequence[str]) -> tuple[ColumnMap, ...]:
+    """Every column's target with its evidence and runners-up (the FileRead event's columns,
+    which validate and the web page show), then the constants."""
+    evidence = {ev.column: ev for ev in mapping.evidence}
+    out = []
+    for pos, (header, target) in enumerate(describe(mapping, columns)):
+        ev = evidence.get(pos)
+        if ev is None or ev.header != header:
+            out.append(ColumnMap(header, target))
+        else:
+            out.append(ColumnMap(header, target, ev.why, ev.runners_up))
+    return tuple(out)
 
 
 # --- mapping files ---------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 
 from uploader.errors import InputError, JournalError, StopRun
-from uploader.events import ColumnMap, FileRead
+from uploader.events import FileRead
 from uploader.journal import Journal
 from uploader.journal.results import read_results
 from uploader.model import Lead, Outcome
-from uploader.prepare.mapping import Mapping, auto_map, describe, load_mapping
+from uploader.prepare.mapping import Mapping, auto_map, column_maps, load_mapping
 from uploader.prepare.normalise import Preparer
 from uploader.read import Table, open_table
 from uploader.run.request import UploadRequest, journal_path_for
@@ -53,7 +53,7 @@ def file_read(table: Table, mapping: Mapping) -> FileRead:
         delimiter=d.delimiter,
         sheet=d.sheet,
         header_row=d.header_row,
-        columns=tuple(ColumnMap(col, target) for col, target in describe(mapping, table.columns)),
+        columns=column_maps(mapping, table.columns),
         note=d.note,
     )
 
