@@ -226,6 +226,17 @@ prepare_options = _options(
         help="Default country for phones and postal codes (US, CA, ...).",
     ),
     click.option(
+        "--countries",
+        metavar="CC,CC",
+        help="Countries the source takes, for files with a country column: rows of others are "
+        "invalid (default: the --country value).",
+    ),
+    click.option(
+        "--allow-no-contact",
+        is_flag=True,
+        help="Send rows with neither a usable email nor a usable phone.",
+    ),
+    click.option(
         "--require",
         multiple=True,
         metavar="FIELD",
@@ -389,7 +400,23 @@ def prepare_options_from(opts: dict[str, Any]) -> PrepareOptions:
         require=tuple(opts["require"]),
         keep_duplicates=opts["keep_duplicates"],
         is_test=opts["is_test"],
+        countries=_countries(opts.get("countries")),
+        allow_no_contact=bool(opts.get("allow_no_contact")),
     )
+
+
+def _countries(value: str | None) -> tuple[str, ...]:
+    """`--countries US,ca` -> ("US", "CA"); a word that is not a 2-letter code is refused."""
+    if not value:
+        return ()
+    codes = tuple(dict.fromkeys(c.strip().upper() for c in value.split(",") if c.strip()))
+    bad = [c for c in codes if len(c) != 2 or not c.isalpha()]
+    if bad or not codes:
+        raise click.BadParameter(
+            f"{value!r}: two-letter country codes separated by commas, like US,CA",
+            param_hint="--countries",
+        )
+    return codes
 
 
 def settings_from(

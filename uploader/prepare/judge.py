@@ -235,6 +235,9 @@ def auto_map(columns: Sequence[str], sample: Sequence[Sequence[str]] | None = No
         and p.filled
         and p.share(Kind.DIGITS) + p.share(Kind.SCIENTIFIC) >= AGREES
     )
+    for pos in extras:  # values that would fit a field another column has: a runner-up
+        if (p := profiles[pos]) is not None and pos not in why:
+            notes[pos] += _could_be(p)
     evidence = _evidence(columns, fields, extras, full_name, why, notes)
     return Mapping(
         fields=dict(sorted(fields.items())),
@@ -249,6 +252,17 @@ def auto_map(columns: Sequence[str], sample: Sequence[Sequence[str]] | None = No
         ignored=tuple(sorted(compound)),
         evidence=evidence,
     )
+
+
+def _could_be(p: ColumnProfile) -> list[str]:
+    """`could be phone: 100% parse as phones`, for a column kept as an extra field."""
+    shares = [(name, kind, p.share(kind)) for name, kind in _FIELD_KIND.items()]
+    shares.append(("zip", Kind.POSTCODE, p.postcode_share()))
+    return [
+        f"could be {name}: {_pct(share)} parse as " + ("postcodes" if name == "zip" else kind.value)
+        for name, kind, share in shares
+        if p.filled and share >= VALUES_ALONE
+    ]
 
 
 def _share_json(p: ColumnProfile | None) -> float:
@@ -274,7 +288,7 @@ def _evidence(
             target = f"extra:{extras[pos]}"
             if shown == COUNTRY:
                 line = f"{line}; each row's country"
-            line = line or "no field's name"
+            line = line or "not a lead field by its name"
         else:
             target = shown or "ignored"
         out.append(ColumnEvidence(pos, header, target, line, tuple(notes[pos])))

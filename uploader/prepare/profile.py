@@ -49,7 +49,12 @@ _PHONE_CHARS = re.compile(r"^\+?[\d\s().\-/]+$")
 _US_ZIP = re.compile(r"^\d{5}(?:-?\d{4})?$")
 _CA_POSTCODE = re.compile(r"^[A-Za-z]\d[A-Za-z]\s*-?\s*\d[A-Za-z]\d$")
 _UK_POSTCODE = re.compile(r"^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$")
-_OTHER_POSTCODE = re.compile(r"^(?=.*\d)[A-Za-z0-9]{2,5}(?:[ -][A-Za-z0-9]{2,4})?$")
+# Other countries' postcodes: 4 digits or more (AU, most of Europe), or letters and digits.
+_OTHER_POSTCODE = re.compile(
+    r"^(?:\d{4,5}|\d{2,3}(?=[ -])|(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]{3,5})"
+    r"(?:[ -][A-Za-z0-9]{2,4})?$"
+)
+_DECIMAL = re.compile(r"^-?\d+[.,](?!0+$)\d+$")  # 77.377518, 217.6: a measure, not a phone
 _DATE = re.compile(
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?:[T ][\d:.+\-Z]*)?$"
 )
@@ -100,6 +105,8 @@ def kinds_of(value: str) -> set[Kind]:
     plain = number.removeprefix("p:").strip()
     if _DATE.match(text):
         kinds.add(Kind.DATE)
+    elif _DECIMAL.match(text):
+        pass
     elif (_PHONE_CHARS.match(plain) and 6 <= len(re.sub(r"\D", "", plain)) <= 15) or (
         Kind.SCIENTIFIC in kinds and "." in text
     ):
