@@ -44,6 +44,7 @@ VALUES_ALONE = 0.8  # the share that makes a column with an unknown header an em
 HELD_BY_VALUES = 0.8  # the share of card numbers or SSNs that holds a column back
 _VALUES_ONLY_RANK: Rank = (9, 0, 0)  # after every column whose header names the field
 _NOT_TEXT = (Kind.JSON, Kind.EMAIL, Kind.URL, Kind.DATE, Kind.PHONE)  # never a name or street
+_OTHERWISE = (*_NOT_TEXT, Kind.WORDS)  # what a column's values may plainly be instead
 # What a field's values are, for the evidence line ("100% parse as phones").
 _FIELD_KIND = {"email": Kind.EMAIL, "phone": Kind.PHONE, "state": Kind.STATE, COUNTRY: Kind.COUNTRY}
 
@@ -65,13 +66,19 @@ def _judge(target: str, p: ColumnProfile | None) -> tuple[bool, str]:
     """Whether values agree with a header that names `target`, and the evidence line."""
     if p is None or not p.filled:
         return True, "name" if p is None else "name (no values in the sample)"
-    if target == "zip":
-        share = p.postcode_share()
-        return share >= AGREES, f"name + {_pct(share)} parse as postcodes"
-    if target in ("email", "phone", COUNTRY):
-        kind = _FIELD_KIND[target]
-        share = p.share(kind)
-        return share >= AGREES, f"name + {_pct(share)} parse as {kind.value}"
+    if target in ("zip", "email", "phone", COUNTRY):
+        kind = _FIELD_KIND.get(target, Kind.POSTCODE)
+        share = p.postcode_share() if target == "zip" else p.share(kind)
+        what = "postcodes" if target == "zip" else kind.value
+        why = f"name + {_pct(share)} parse as {what}"
+        if share >= AGREES:
+            return True, why
+        # Too few agree: the header loses only to values that plainly are something else
+        # (words in a Phone column), not to a few typos in a small sample.
+        other = max((k for k in _OTHERWISE if k != kind), key=p.share)
+        if p.share(other) >= AGREES:
+            return False, f"{why}; {_pct(p.share(other))} are {other.value}"
+        return True, why
     if target == "state":
         bad = max(p.share(k) for k in (Kind.DIGITS, Kind.EMAIL, Kind.JSON, Kind.URL))
         share = p.share(Kind.STATE)

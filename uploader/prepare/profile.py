@@ -125,7 +125,9 @@ def kinds_of(value: str) -> set[Kind]:
             kinds.add(Kind.DIGITS)
         if len(bare) >= 13:
             kinds.add(Kind.LONG_DIGITS)
-            if len(bare) <= 19 and luhn_valid(bare):
+            # Card numbers start with 2-6 (Mastercard, Amex, Visa, Discover ...); a phone
+            # written with 00 or a long id starting 0 or 1 is not one.
+            if len(bare) <= 19 and bare[0] in "23456" and luhn_valid(bare):
                 kinds.add(Kind.CARD)
     if _SSN.match(text):
         kinds.add(Kind.SSN)
