@@ -119,146 +119,188 @@ def _compound_keys(values: Sequence[str]) -> list[str]:
 def auto_map(columns: Sequence[str], sample: Sequence[Sequence[str]] | None = None) -> Mapping:
     """Map columns by their headers and, given `sample` (one list of cells per column), by
     what their values look like. See the module docstring for the rules."""
-    n = len(columns)
-    profiles: list[ColumnProfile | None] = (
-        [profile(sample[pos]) for pos in range(n)] if sample is not None else [None] * n
-    )
-    notes: dict[int, list[str]] = {pos: [] for pos in range(n)}  # runners-up per column
-    held: dict[int, tuple[str, str]] = {}
-    compound: dict[int, list[str]] = {}
-    about_others: set[int] = set()
-    candidates: list[_Candidate] = []
-    for pos, header in enumerate(columns):
-        p = profiles[pos]
-        if (found := _sensitive(header, p)) is not None:
-            held[pos] = found
-            continue
-        if p is not None and p.share(Kind.JSON) >= AGREES:
-            compound[pos] = _compound_keys(sample[pos]) if sample is not None else []
-            continue
-        if is_about_someone_else(header):
-            about_others.add(pos)
-            continue
+    judging = _Judging(columns, sample)
+    judging.classify()
+    judging.assign()
+    judging.fill_from_compounds()
+    return judging.mapping()
+
+
+class _Judging:
+    """The state of one automatic mapping, built up step by step."""
+
+    def __init__(self, columns: Sequence[str], sample: Sequence[Sequence[str]] | None) -> None:
+        self.columns = list(columns)
+        self.sample = sample
+        n = len(columns)
+        self.profiles: list[ColumnProfile | None] = (
+            [profile(sample[pos]) for pos in range(n)] if sample is not None else [None] * n
+        )
+        self.notes: dict[int, list[str]] = {pos: [] for pos in range(n)}  # runners-up
+        self.why: dict[int, tuple[str, str]] = {}  # position -> (target shown, evidence)
+        self.held: dict[int, str] = {}  # position -> what it holds
+        self.compound: dict[int, list[str]] = {}  # position -> its JSON keys
+        self.candidates: list[_Candidate] = []
+        self.fields: dict[int, str] = {}
+        self.alternates: dict[str, tuple[int, ...]] = {}
+        self.twins: dict[int, str] = {}
+        self.parts: dict[str, tuple[int, str]] = {}
+        self.taken: set[int] = set()  # positions sent as a field, split, or never sent
+        self.full_name: int | None = None
+        self.country: int | None = None
+
+    def classify(self) -> None:
+        """Each column: held back, compound, about someone else, or a candidate for a field
+        (by its header, confirmed by its values; or by its values alone)."""
+        for pos, header in enumerate(self.columns):
+            p = self.profiles[pos]
+            if (found := _sensitive(header, p)) is not None:
+                self.held[pos], line = found
+                self.why[pos] = ("held back", line)
+                self.taken.add(pos)
+            elif p is not None and p.share(Kind.JSON) >= AGREES:
+                self.compound[pos] = _compound_keys(self.sample[pos] if self.sample else [])
+                self.taken.add(pos)
+            elif is_about_someone_else(header):
+                self.why[pos] = ("", "about someone else (owner, creator): never the lead's")
+            else:
+                self._candidate(pos, header, p)
+
+    def _candidate(self, pos: int, header: str, p: ColumnProfile | None) -> None:
         match = match_header(header)
         if match is not None:
             target, group, rank = match
-            agrees, why = _judge(target, p)
+            agrees, line = _judge(target, p)
             if agrees:
-                candidates.append(_Candidate(pos, target, group, rank, why))
-                continue
-            notes[pos].append(f"not {target}: {why}")
-        if p is not None and p.share(Kind.EMAIL) >= VALUES_ALONE:
-            why = f"values: {_pct(p.share(Kind.EMAIL))} parse as emails"
-            candidates.append(_Candidate(pos, "email", "", _VALUES_ONLY_RANK, why))
-        elif p is not None and "country" in header_key(header) and p.share(Kind.COUNTRY) >= 0.9:
-            why = f"values: {_pct(p.share(Kind.COUNTRY))} parse as countries"
-            candidates.append(_Candidate(pos, COUNTRY, "", _VALUES_ONLY_RANK, why))
+                self.candidates.append(_Candidate(pos, target, group, rank, line))
+                return
+            self.notes[pos].append(f"not {target}: {line}")
+        if p is None:
+            return
+        if p.share(Kind.EMAIL) >= VALUES_ALONE:
+            line = f"values: {_pct(p.share(Kind.EMAIL))} parse as emails"
+            self.candidates.append(_Candidate(pos, "email", "", _VALUES_ONLY_RANK, line))
+        elif "country" in header_key(header) and p.share(Kind.COUNTRY) >= VALUES_ALONE:
+            line = f"values: {_pct(p.share(Kind.COUNTRY))} parse as countries"
+            self.candidates.append(_Candidate(pos, COUNTRY, "", _VALUES_ONLY_RANK, line))
 
-    # The address comes whole from one prefix group: the one with the best zip column (or,
-    # without a zip, the best address column), never street from Home and zip from Business.
-    address = [(c.rank, c.group) for c in candidates if c.target in ADDRESS_FIELDS]
-    zips = [(c.rank, c.group) for c in candidates if c.target == "zip"]
-    address_group = min(zips or address)[1] if (zips or address) else ""
-    by_target: dict[str, list[_Candidate]] = {}
-
-    # Best evidence first: within a prefix rank, a column whose sampled values agree before
-    # one with no values to judge; then the alias order and the leftmost column.
-    def strength(c: _Candidate) -> tuple[int, bool, int, int, int]:
-        p = profiles[c.pos]
+    def _strength(self, c: _Candidate) -> tuple[int, bool, int, int, int]:
+        """Best evidence first: within a prefix rank, a column whose sampled values agree
+        before one with no values to judge; then numbered order, alias order, leftmost."""
+        p = self.profiles[c.pos]
         return (c.rank[0], p is not None and not p.filled, c.rank[1], c.rank[2], c.pos)
 
-    for c in sorted(candidates, key=strength):
-        if c.target in ADDRESS_FIELDS and c.group != address_group:
-            notes[c.pos].append(f"{c.target} of another address ({c.group or 'plain'})")
-            continue
-        by_target.setdefault(c.target, []).append(c)
+    def assign(self) -> None:
+        """Each field to its best column; the others stand behind it (phone, email), are
+        checked against it (one-per-lead fields), or go as extras."""
+        # The address comes whole from one prefix group: the one with the best zip column
+        # (or, without a zip, the best address column), never street from Home and zip from
+        # Business.
+        address = [(c.rank, c.group) for c in self.candidates if c.target in ADDRESS_FIELDS]
+        zips = [(c.rank, c.group) for c in self.candidates if c.target == "zip"]
+        address_group = min(zips or address)[1] if (zips or address) else ""
+        by_target: dict[str, list[_Candidate]] = {}
+        for c in sorted(self.candidates, key=self._strength):
+            if c.target in ADDRESS_FIELDS and c.group != address_group:
+                self.notes[c.pos].append(f"{c.target} of another address ({c.group})")
+            else:
+                by_target.setdefault(c.target, []).append(c)
+        for target, (best, *rest) in by_target.items():
+            self.why[best.pos] = (target, best.why)
+            if target in STANDARD_FIELDS:
+                self.fields[best.pos] = target
+                self.taken.add(best.pos)
+            self.notes[best.pos] += [f'"{self.columns[c.pos]}" too ({c.why})' for c in rest]
+            if target in REPEATABLE and rest:
+                self._stand_behind(target, best, rest)
+            elif target in ONE_PER_LEAD:
+                self._check_against(target, best, rest)
+        if FULL_NAME in by_target and not {"first_name", "last_name"} & set(self.fields.values()):
+            self.full_name = by_target[FULL_NAME][0].pos
+            self.taken.add(self.full_name)
+        if COUNTRY in by_target:
+            self.country = by_target[COUNTRY][0].pos
 
-    fields: dict[int, str] = {}
-    alternates: dict[str, tuple[int, ...]] = {}
-    twins: dict[int, str] = {}
-    why: dict[int, tuple[str, str]] = {}  # pos -> (target shown, evidence)
-    taken: set[int] = set()
-    for target, ranked in by_target.items():
-        best, rest = ranked[0], [c for c in ranked[1:] if c.pos not in taken]
-        if best.pos in taken:
-            continue
-        if target in STANDARD_FIELDS:
-            fields[best.pos] = target
-            taken.add(best.pos)
-        why[best.pos] = (target, best.why)
+    def _stand_behind(self, target: str, best: _Candidate, rest: list[_Candidate]) -> None:
+        self.alternates[target] = tuple(c.pos for c in rest)
+        first = self.columns[best.pos]
         for c in rest:
-            notes[best.pos].append(f'"{columns[c.pos]}" too ({c.why})')
-        if target in REPEATABLE and rest:
-            alternates[target] = tuple(c.pos for c in rest)
-            for c in rest:
-                why[c.pos] = ("", f"{target} too ({c.why}), used when \"{columns[best.pos]}\" "
-                              f"has no valid {target}")  # fmt: skip
-        elif target in ONE_PER_LEAD:
-            for c in rest:
-                first = match_header(columns[best.pos])
-                same = header_key(columns[c.pos]) == header_key(columns[best.pos])
-                if same or (first is not None and first[1] == c.group):
-                    twins[c.pos] = target
-                    taken.add(c.pos)
-                    why[c.pos] = (
-                        "checked",
-                        f'a second {target} column: must agree with "{columns[best.pos]}"; '
-                        "not sent",
-                    )
+            line = f'{target} too ({c.why}), used when "{first}" has no valid {target}'
+            self.why[c.pos] = ("", line)
 
-    full_name = None
-    if FULL_NAME in by_target and not {"first_name", "last_name"} & set(fields.values()):
-        full_name = by_target[FULL_NAME][0].pos
-        taken.add(full_name)
-    country = by_target[COUNTRY][0].pos if COUNTRY in by_target else None
+    def _check_against(self, target: str, best: _Candidate, rest: list[_Candidate]) -> None:
+        first = self.columns[best.pos]
+        for c in rest:
+            if c.group == best.group or header_key(self.columns[c.pos]) == header_key(first):
+                self.twins[c.pos] = target
+                self.taken.add(c.pos)
+                line = f'a second {target} column: must agree with "{first}"; not sent'
+                self.why[c.pos] = ("checked", line)
 
-    parts: dict[str, tuple[int, str]] = {}
-    for pos, keys in compound.items():
-        filled = []
-        for key in keys:
-            found = match_header(key)
-            target = found[0] if found else ""
-            if target in ADDRESS_FIELDS and target not in fields.values() and target not in parts:
-                parts[target] = (pos, key)
-                filled.append(f"{key} -> {target}")
-        shown = f"its parts fill {', '.join(filled)}" if filled else "discrete columns win"
-        share = _pct(_share_json(profiles[pos]))
-        why[pos] = ("ignored", f"{share} JSON objects: a compound value, never sent; {shown}")
-        taken.add(pos)
-    for pos, (_, line) in held.items():
-        why[pos] = ("held back", line)
-        taken.add(pos)
-    for pos in about_others:
-        why.setdefault(pos, ("", "about someone else (owner, creator): never the lead's"))
+    def fill_from_compounds(self) -> None:
+        """A compound column's parts fill the address fields no discrete column gives."""
+        for pos, keys in self.compound.items():
+            filled = []
+            for key in keys:
+                found = match_header(key)
+                target = found[0] if found else ""
+                if (
+                    target in ADDRESS_FIELDS
+                    and target not in self.fields.values()
+                    and target not in self.parts
+                ):
+                    self.parts[target] = (pos, key)
+                    filled.append(f"{key} -> {target}")
+            shown = f"its parts fill {', '.join(filled)}" if filled else "discrete columns win"
+            share = _pct(_share_json(self.profiles[pos]))
+            line = f"{share} JSON objects: a compound value, never sent; {shown}"
+            self.why[pos] = ("ignored", line)
 
-    reserved = {PHONE_EXTENSION} if "phone" in fields.values() else set()
-    extras = extra_keys(
-        [(pos, snake_key(h, pos)) for pos, h in enumerate(columns) if pos not in taken], reserved
-    )
-    digits = tuple(
-        pos
-        for pos in extras
-        if (p := profiles[pos]) is not None
-        and p.filled
-        and p.share(Kind.DIGITS) + p.share(Kind.SCIENTIFIC) >= AGREES
-    )
-    for pos in extras:  # values that would fit a field another column has: a runner-up
-        if (p := profiles[pos]) is not None and pos not in why:
-            notes[pos] += _could_be(p)
-    evidence = _evidence(columns, fields, extras, full_name, why, notes)
-    return Mapping(
-        fields=dict(sorted(fields.items())),
-        extras=extras,
-        full_name=full_name,
-        alternates=alternates,
-        twins=twins,
-        parts=parts,
-        held_back={pos: what for pos, (what, _) in sorted(held.items())},
-        country=country,
-        digits=digits,
-        ignored=tuple(sorted(compound)),
-        evidence=evidence,
-    )
+    def mapping(self) -> Mapping:
+        """The Mapping, with every column's evidence."""
+        reserved = {PHONE_EXTENSION} if "phone" in self.fields.values() else set()
+        wanted = [(pos, snake_key(h, pos)) for pos, h in enumerate(self.columns)]
+        extras = extra_keys([(pos, key) for pos, key in wanted if pos not in self.taken], reserved)
+        digits = []
+        for pos in extras:
+            p = self.profiles[pos]
+            if p is None or not p.filled:
+                continue
+            if p.share(Kind.DIGITS) + p.share(Kind.SCIENTIFIC) >= AGREES:
+                digits.append(pos)  # an id or phone column: its cells must keep every digit
+            if pos not in self.why:  # values that would fit a field: a runner-up
+                self.notes[pos] += _could_be(p)
+        return Mapping(
+            fields=dict(sorted(self.fields.items())),
+            extras=extras,
+            full_name=self.full_name,
+            alternates=self.alternates,
+            twins=self.twins,
+            parts=self.parts,
+            held_back=dict(sorted(self.held.items())),
+            country=self.country,
+            digits=tuple(digits),
+            ignored=tuple(sorted(self.compound)),
+            evidence=self._evidence(extras),
+        )
+
+    def _evidence(self, extras: dict[int, str]) -> tuple[ColumnEvidence, ...]:
+        out = []
+        for pos, header in enumerate(self.columns):
+            shown, line = self.why.get(pos, ("", ""))
+            if pos in self.fields:
+                target = self.fields[pos]
+            elif pos == self.full_name:
+                target = "full name"
+            elif pos in extras:
+                target = f"extra:{extras[pos]}"
+                if shown == COUNTRY:
+                    line = f"{line}; each row's country"
+                line = line or "not a lead field by its name"
+            else:
+                target = shown or "ignored"
+            out.append(ColumnEvidence(pos, header, target, line, tuple(self.notes[pos])))
+        return tuple(out)
 
 
 def _could_be(p: ColumnProfile) -> list[str]:
@@ -274,32 +316,6 @@ def _could_be(p: ColumnProfile) -> list[str]:
 
 def _share_json(p: ColumnProfile | None) -> float:
     return 1.0 if p is None else p.share(Kind.JSON)
-
-
-def _evidence(
-    columns: Sequence[str],
-    fields: dict[int, str],
-    extras: dict[int, str],
-    full_name: int | None,
-    why: dict[int, tuple[str, str]],
-    notes: dict[int, list[str]],
-) -> tuple[ColumnEvidence, ...]:
-    out = []
-    for pos, header in enumerate(columns):
-        shown, line = why.get(pos, ("", ""))
-        if pos in fields:
-            target = fields[pos]
-        elif pos == full_name:
-            target = "full name"
-        elif pos in extras:
-            target = f"extra:{extras[pos]}"
-            if shown == COUNTRY:
-                line = f"{line}; each row's country"
-            line = line or "not a lead field by its name"
-        else:
-            target = shown or "ignored"
-        out.append(ColumnEvidence(pos, header, target, line, tuple(notes[pos])))
-    return tuple(out)
 
 
 def extra_keys(wanted: list[tuple[int, str]], taken_keys: set[str]) -> dict[int, str]:
