@@ -81,6 +81,10 @@ def goes_where_expected(expect: str, target: str, why: str) -> bool:
         return words[:2] == ["field", what] or words[:1] == [what]
     if kind == "extra":
         return re.search(rf"\bextra {re.escape(what)}(?![\w-])", line) is not None
+    if kind == "also":  # a repeated field's later column: an extra, named as taking part
+        field, _, key = what.partition(":")
+        named = re.search(rf"\b{re.escape(field)}\b", why.lower()) is not None
+        return named and goes_where_expected(f"extra:{key}", target, why)
     if kind == "empty":  # no cell has a value: whatever it maps to never shows in a lead
         return unsent or any(
             goes_where_expected(f"{sent}:{what}", target, why) for sent in ("field", "extra")
@@ -144,6 +148,9 @@ def test_every_real_export_has_a_key() -> None:
         ("extra:phone2", "extra phone2", "", True),
         ("extra:phone", "extra phone2", "", False),
         ("extra:phone2", "field phone", "", False),
+        ("also:phone:phone2", "extra phone2", 'phone too, used when "phone1" has none', True),
+        ("also:phone:phone2", "extra phone2", "not a lead field by its name", False),
+        ("also:email:email_2", "extra email_2", "phone too", False),
         ("empty:title", "ignored", "", True),
         ("empty:title", "extra title", "", True),
         ("empty:title", "extra titles", "", False),

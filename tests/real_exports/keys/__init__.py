@@ -12,6 +12,9 @@ the key decides as a demanding user would and says why in a comment.
 Column expectations (`Key.columns`, header -> one of):
   "field:<name>"   sent as that lead field (for a repeated field: the column that comes first)
   "extra:<key>"    sent as that extra field, the cell as written (trimmed)
+  "also:<field>:<key>"  a later column for a repeated field (issue item 3): its value fills
+                   <field> on rows where the earlier columns have none; sent as the extra
+                   <key> either way, and the mapping names <field> as its part
   "country"        the row's own country (how its phone and postcode are read)
   "empty:<name>"   empty on every row: the field or extra <name>, or not sent at all
   "unsent"         never sent as a value (ignored, or a compound JSON column)

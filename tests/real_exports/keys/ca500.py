@@ -37,7 +37,7 @@ KEY = Key(
         "province": "field:state",
         "postal": "field:zip",
         "phone1": "field:phone",
-        "phone2": "extra:phone2",
+        "phone2": "also:phone:phone2",
         "email": "field:email",
         "web": "extra:web",
     },

@@ -87,7 +87,7 @@ KEY = Key(
         "IndividualId": "empty:individual_id",
         "External_id__c": "extra:external_id_c",
         "Branch__c": "extra:branch_c",
-        "Home_Phone__c": "extra:home_phone_c",  # a custom HomePhone: the fallback phone
+        "Home_Phone__c": "also:phone:home_phone_c",  # a custom HomePhone: the fallback phone
         "Gender__c": "extra:gender_c",
     },
     default=created(),

@@ -26,7 +26,7 @@ KEY = Key(
         "state": "field:state",
         "zip": "field:zip",
         "phone1": "field:phone",  # the first complaint: 500 leads went with no phone
-        "phone2": "extra:phone2",
+        "phone2": "also:phone:phone2",
         "email": "field:email",
         "web": "extra:web",
     },
