@@ -26,8 +26,9 @@ def render_preview(found: Preview, console: Console) -> None:
     table.add_column("sent as")
     table.add_column("why (and close runners-up)")
     for column in found.detected.columns:
-        why = column.why + "".join(f"\n  or: {r}" for r in column.runners_up)
-        table.add_row(Text(inert(column.column)), Text(inert(column.target)), Text(inert(why)))
+        # Each part inert on its own: a newline in a header must not pass as a line break.
+        why = "\n".join([inert(column.why), *(f"  or: {inert(r)}" for r in column.runners_up)])
+        table.add_row(Text(inert(column.column)), Text(inert(column.target)), Text(why))
     console.print(table)
     held = [c for c in found.detected.columns if c.target.startswith("held back")]
     if held:

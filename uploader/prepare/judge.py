@@ -296,7 +296,7 @@ class _Judging:
                 target = f"extra:{extras[pos]}"
                 if shown == COUNTRY:
                     line = f"{line}; each row's country"
-                line = line or "not a lead field by its name"
+                line = line or "no lead field's name"
             else:
                 target = shown or "ignored"
             out.append(ColumnEvidence(pos, header, target, line, tuple(self.notes[pos])))

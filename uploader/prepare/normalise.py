@@ -202,6 +202,10 @@ class Preparer:
                     bad.pop(i, None)
                     if ext is not None:
                         ext[i] = alt_ext[i] if alt_ext is not None else ""
+        if bad and len(positions) > 1:
+            others = " or ".join(f'"{self.columns[pos]}"' for pos in positions[1:])
+            for i in bad:
+                bad[i] += f"; no valid {name} in {others} either"
         return column, bad, ext
 
     def _read(
