@@ -150,9 +150,19 @@ def identity(mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None)
     """What a resume must share with the run it continues, as journal metadata."""
     return {
         "mapping": _json(mapping.identity()),
-        "prepare": _json(asdict(options)),
+        "prepare": _json(_prepare_identity(options)),
         "ping": _json(None if ping is None else ping.identity()),
     }
+
+
+def _prepare_identity(options: PrepareOptions) -> dict[str, Any]:
+    """The options as a resume compares them; the issue-12 ones only when set, so an upload
+    started before they existed resumes as it was."""
+    data = asdict(options)
+    for key in ("countries", "allow_no_contact"):
+        if not data[key]:
+            del data[key]
+    return data
 
 
 def check_same_run(
