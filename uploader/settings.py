@@ -287,6 +287,14 @@ class PrepareOptions:
         return tuple(c.upper() for c in self.countries) or (self.country.upper(),)
 
 
+def country_codes(text: str) -> tuple[str, ...]:
+    """`US,ca` -> ("US", "CA"), for --countries; ValueError for what is not 2-letter codes."""
+    codes = tuple(dict.fromkeys(c.strip().upper() for c in text.split(",") if c.strip()))
+    if text.strip() and (not codes or any(len(c) != 2 or not c.isalpha() for c in codes)):
+        raise ValueError(f"{text!r}: two-letter country codes separated by commas, like US,CA")
+    return codes
+
+
 # -- limits shared by the command line and job files ---------------------------------------
 
 MAX_CONCURRENCY = 256  # requests in flight at once; more only hurts (and the API throttles)

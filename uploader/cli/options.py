@@ -31,6 +31,7 @@ from uploader.settings import (
     RetryPolicy,
     UploadSettings,
     api_settings_from_env,
+    country_codes,
 )
 
 
@@ -228,14 +229,10 @@ prepare_options = _options(
     click.option(
         "--countries",
         metavar="CC,CC",
-        help="Countries the source takes, for files with a country column: rows of others are "
-        "invalid (default: the --country value).",
+        callback=lambda _ctx, _param, value: _countries(value),
+        help="Countries the source takes: rows of others are invalid (default: --country).",
     ),
-    click.option(
-        "--allow-no-contact",
-        is_flag=True,
-        help="Send rows with neither a usable email nor a usable phone.",
-    ),
+    click.option("--allow-no-contact", is_flag=True, help="Send rows with no email or phone."),
     click.option(
         "--require",
         multiple=True,
@@ -400,23 +397,16 @@ def prepare_options_from(opts: dict[str, Any]) -> PrepareOptions:
         require=tuple(opts["require"]),
         keep_duplicates=opts["keep_duplicates"],
         is_test=opts["is_test"],
-        countries=_countries(opts.get("countries")),
+        countries=opts.get("countries") or (),
         allow_no_contact=bool(opts.get("allow_no_contact")),
     )
 
 
 def _countries(value: str | None) -> tuple[str, ...]:
-    """`--countries US,ca` -> ("US", "CA"); a word that is not a 2-letter code is refused."""
-    if not value:
-        return ()
-    codes = tuple(dict.fromkeys(c.strip().upper() for c in value.split(",") if c.strip()))
-    bad = [c for c in codes if len(c) != 2 or not c.isalpha()]
-    if bad or not codes:
-        raise click.BadParameter(
-            f"{value!r}: two-letter country codes separated by commas, like US,CA",
-            param_hint="--countries",
-        )
-    return codes
+    try:
+        return country_codes(value or "")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--countries") from None
 
 
 def settings_from(
