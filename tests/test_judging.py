@@ -168,3 +168,11 @@ def test_value_kinds() -> None:
     assert "PHONE" in {k.name for k in kinds_of("985.939.5411x2641")}
     assert "PHONE" not in {k.name for k in kinds_of("77.377518")}
     assert "JSON" in {k.name for k in kinds_of('{"city": "Boston"}')}
+
+
+def test_a_misspelt_header_counts_when_its_values_agree() -> None:
+    got = _why(["Emial", "Telphone", "Zip"], [["ann@x.com", "555-123-4567", "02139"]] * 3)
+    assert got["Emial"] == ("email", 'name close to "Email" + 100% parse as emails')
+    assert got["Telphone"][0] == "phone"
+    words = _why(["Emial", "Zip"], [["call me", "02139"]] * 3)
+    assert words["Emial"][0] == "extra:emial"

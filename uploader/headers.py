@@ -7,6 +7,7 @@ Mailing) are ranked so that the choice between them is deliberate and the same f
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -215,6 +216,25 @@ def sensitive_kind(header: str) -> str | None:
     if key in _SENSITIVE_KEYS:
         return _SENSITIVE_KEYS[key]
     return next((kind for part, kind in _SENSITIVE_PARTS if part in key), None)
+
+
+_CLOSE = 0.8  # difflib's ratio for a header close to a known one (`Emial`, `Telphone`)
+_MIN_CLOSE_KEY = 5  # shorter keys are too alike by chance (`state`, `stat`; `zip`, `zap`)
+
+
+def close_header(header: str) -> tuple[str, str] | None:
+    """(target, the known header it is close to) for a misspelt header; None when none is
+    close. Only a guess: the caller takes it when the column's values agree."""
+    key = header_key(header)
+    if len(key) < _MIN_CLOSE_KEY or is_about_someone_else(header):
+        return None
+    known = [k for k in _BASE if len(k) >= _MIN_CLOSE_KEY]
+    found = difflib.get_close_matches(key, known, n=1, cutoff=_CLOSE)
+    if not found:
+        return None
+    target = _BASE[found[0]][0]
+    alias = next(name for name in _ALIASES[target] if header_key(name) == found[0])
+    return target, alias
 
 
 def is_known_header(header: str) -> bool:

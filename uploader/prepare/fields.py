@@ -187,7 +187,10 @@ def phone(raw: str, region: str = "US") -> Checked:
             text = undo_excel_number(text) or text
     if text.startswith("00") and sum(c.isdigit() for c in text) >= 11:
         # 00 then a country code and a number: the international prefix most countries dial.
-        text = _INTERNATIONAL.sub("+", text, count=1)
+        # Taken only when it gives a phone; otherwise the text is judged as written.
+        international = _INTERNATIONAL.sub("+", text, count=1)
+        if international != text and (read := phone(international, region))[1] is None:
+            return read
     if region in NANP_REGIONS or text.startswith("+1"):
         # Most US lists are plain 10-digit numbers: read those without phonenumbers' full
         # parse (50 µs each); the result is the same (tests compare both on Hypothesis data).

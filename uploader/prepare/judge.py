@@ -24,6 +24,7 @@ from uploader.headers import (
     RESERVED_KEYS,
     SSN,
     Rank,
+    close_header,
     header_key,
     is_about_someone_else,
     match_header,
@@ -42,6 +43,7 @@ PHONE_EXTENSION = "phone_extension"  # the extra field an extension (`x752`) goe
 AGREES = 0.5  # the share of sampled values that must parse as the field's kind
 VALUES_ALONE = 0.8  # the share that makes a column with an unknown header an email column
 HELD_BY_VALUES = 0.8  # the share of card numbers or SSNs that holds a column back
+_CLOSE_NAME_RANK: Rank = (8, 0, 0)  # a misspelt header whose values agree
 _VALUES_ONLY_RANK: Rank = (9, 0, 0)  # after every column whose header names the field
 _NOT_TEXT = (Kind.JSON, Kind.EMAIL, Kind.URL, Kind.DATE, Kind.PHONE)  # never a name or street
 _OTHERWISE = (*_NOT_TEXT, Kind.WORDS)  # what a column's values may plainly be instead
@@ -177,6 +179,15 @@ class _Judging:
             self.notes[pos].append(f"not {target}: {line}")
         if p is None:
             return
+        close = close_header(header) if match is None else None
+        if close is not None and (close[0] in _FIELD_KIND or close[0] == "zip"):
+            target, alias = close
+            agrees, line = _judge(target, p)
+            share = p.postcode_share() if target == "zip" else p.share(_FIELD_KIND[target])
+            if agrees and share >= AGREES:  # a close name needs its values to agree
+                line = line.replace("name", f'name close to "{alias}"', 1)
+                self.candidates.append(_Candidate(pos, target, "", _CLOSE_NAME_RANK, line))
+                return
         if p.share(Kind.EMAIL) >= VALUES_ALONE:
             line = f"values: {_pct(p.share(Kind.EMAIL))} parse as emails"
             self.candidates.append(_Candidate(pos, "email", "", _VALUES_ONLY_RANK, line))
