@@ -161,6 +161,8 @@ def test_placeholder_data_row_is_not_the_header() -> None:
     placeholders = ["Full Name", "First Name", "Last Name", "Email", "Phone"]
     assert find_header_row([header, placeholders]) == 0
     assert find_header_row([["Report"], header, placeholders, placeholders]) == 1
+    assert find_header_row([["Email", "Zip"]]) == 0  # a header and no rows yet
+    assert find_header_row([["ann@x.com", "Email", "Zip"]]) == 0
 
 
 def test_value_kinds() -> None:

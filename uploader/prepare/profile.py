@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from uploader.prepare import fields as f
 from uploader.prepare.countries import AU_STATES, country_code, fold
@@ -62,6 +63,7 @@ _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d[\d -]*\d$")
 _SSN = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+$")
+_LONGEST_PLACE = 60  # longer text is no state or country name ("Northern Mariana Islands")
 _WORDS = re.compile(r"^[^\W\d_][^\W\d_ .'&,-]*(?:[ .'&,-]+[^\W\d_]*)*$")
 
 
@@ -82,8 +84,9 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def kinds_of(value: str) -> set[Kind]:
-    """Every kind a (non-empty) cell parses as."""
+@lru_cache(maxsize=65_536)
+def kinds_of(value: str) -> frozenset[Kind]:
+    """Every kind a (non-empty) cell parses as; remembered by value (lists repeat values)."""
     text = value.strip()
     kinds: set[Kind] = set()
     if "@" in text and f.email(text)[1] is None:
@@ -94,10 +97,28 @@ def kinds_of(value: str) -> set[Kind]:
                 kinds.add(Kind.JSON)
         except ValueError:
             pass
-        return kinds
-    if _URL.match(text):
-        kinds.add(Kind.URL)
-        return kinds
+        return frozenset(kinds)
+    if ("://" in text or text[:4].lower() == "www.") and _URL.match(text):
+        return frozenset((*kinds, Kind.URL))
+    if not any(c.isdigit() for c in text):
+        return frozenset(kinds | _word_kinds(text))
+    return frozenset(kinds | _number_kinds(text))
+
+
+def _word_kinds(text: str) -> set[Kind]:
+    """The kinds of a cell without digits: words, a state, a country."""
+    kinds = {Kind.WORDS} if _WORDS.match(text) else set()
+    if len(text) <= _LONGEST_PLACE:
+        if f.is_state(text) or fold(text) in AU_STATES:
+            kinds.add(Kind.STATE)
+        if country_code(text):
+            kinds.add(Kind.COUNTRY)
+    return kinds
+
+
+def _number_kinds(text: str) -> set[Kind]:
+    """The kinds of a cell with digits: phone, postcodes, date, ids, card, SSN ..."""
+    kinds: set[Kind] = set()
     if _SCIENTIFIC.match(text):
         kinds.add(Kind.SCIENTIFIC)
     digits = re.sub(r"\D", "", text)
@@ -120,24 +141,16 @@ def kinds_of(value: str) -> set[Kind]:
     elif _OTHER_POSTCODE.match(text) and len(digits) <= 8:
         kinds.add(Kind.POSTCODE)
     if _DIGITS.match(text):
-        bare = digits
-        if len(bare) >= 6:
+        if len(digits) >= 6:
             kinds.add(Kind.DIGITS)
-        if len(bare) >= 13:
+        if len(digits) >= 13:
             kinds.add(Kind.LONG_DIGITS)
             # Card numbers start with 2-6 (Mastercard, Amex, Visa, Discover ...); a phone
             # written with 00 or a long id starting 0 or 1 is not one.
-            if len(bare) <= 19 and bare[0] in "23456" and luhn_valid(bare):
+            if len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits):
                 kinds.add(Kind.CARD)
     if _SSN.match(text):
         kinds.add(Kind.SSN)
-    if not digits:
-        if _WORDS.match(text):
-            kinds.add(Kind.WORDS)
-        if f.is_state(text) or fold(text) in AU_STATES:
-            kinds.add(Kind.STATE)
-        if country_code(text):
-            kinds.add(Kind.COUNTRY)
     return kinds
 
 
@@ -160,14 +173,15 @@ class ColumnProfile:
 
 
 def profile(values: Sequence[str]) -> ColumnProfile:
-    """The profile of one column's sampled cells."""
+    """The profile of one column's sampled cells (each distinct value judged once)."""
     counts: Counter[Kind] = Counter()
     filled = postcodes = 0
-    for value in values:
+    for value, times in Counter(values).items():
         if not value.strip():
             continue
-        filled += 1
+        filled += times
         kinds = kinds_of(value)
-        counts.update(kinds)
-        postcodes += not kinds.isdisjoint(POSTCODES)
+        for kind in kinds:
+            counts[kind] += times
+        postcodes += times * (not kinds.isdisjoint(POSTCODES))
     return ColumnProfile(len(values), filled, counts, postcodes)

@@ -139,7 +139,8 @@ def find_header_row(rows: Sequence[Sequence[str]]) -> int:
             if known[i] >= 2
         }
         best = max(scores.values())
-        return next(i for i, score in scores.items() if score >= best * _NEAR_BEST)
+        near = best * _NEAR_BEST if best > 0 else best  # (a header alone in the file: 0)
+        return next(i for i, score in scores.items() if score >= near)
     filled_cells = [sum(1 for c in r if c.strip()) for r in scan]
     widths = Counter(f for f in filled_cells if f >= 2)
     if widths:
