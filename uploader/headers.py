@@ -127,7 +127,8 @@ for _target, _names in _ALIASES.items():
 # Snake_case spellings (phone_number, zip_code, work_email ...) reduce to the same keys.
 
 
-_NUMBERED = re.compile(r"^([a-z]+?)(\d{1,2})(value)?$")  # phone1, email2, phone1value
+# phone1, email2, phone1value (Google), email2address (Outlook's "E-mail 2 Address")
+_NUMBERED = re.compile(r"^([a-z]+?)(\d{1,2})(value|address|number)?$")
 _SALESFORCE_CUSTOM = re.compile(r"__c$")  # Home_Phone__c: a Salesforce custom field
 
 Rank = tuple[int, int, int]  # (prefix rank, number of a numbered repeat, alias order)

@@ -45,6 +45,7 @@ class Kind(StrEnum):
 
 POSTCODES = (Kind.US_ZIP, Kind.CA_POSTCODE, Kind.UK_POSTCODE, Kind.POSTCODE)
 
+_FB_PREFIX = re.compile(r"^[a-z]{1,2}:(?=\S)", re.IGNORECASE)
 _EXTENSION = re.compile(r"^(.*?\d)\s*(?:x|ext\.?|extension|#)\s*(\d{1,6})$", re.IGNORECASE)
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().\-/]+$")
 _US_ZIP = re.compile(r"^\d{5}(?:-?\d{4})?$")
@@ -100,6 +101,8 @@ def kinds_of(value: str) -> frozenset[Kind]:
         return frozenset(kinds)
     if ("://" in text or text[:4].lower() == "www.") and _URL.match(text):
         return frozenset((*kinds, Kind.URL))
+    if ":" in text[1:3]:  # Facebook Lead Ads keep Excel off a value: p:+1555..., z:01960
+        text = _FB_PREFIX.sub("", text, count=1)
     if not any(c.isdigit() for c in text):
         return frozenset(kinds | _word_kinds(text))
     return frozenset(kinds | _number_kinds(text))
@@ -123,7 +126,7 @@ def _number_kinds(text: str) -> set[Kind]:
         kinds.add(Kind.SCIENTIFIC)
     digits = re.sub(r"\D", "", text)
     number, _ = split_extension(text)
-    plain = number.removeprefix("p:").strip()
+    plain = number.strip()
     if _DATE.match(text):
         kinds.add(Kind.DATE)
     elif _DECIMAL.match(text):
