@@ -13,7 +13,7 @@ from uploader.prepare.mapping import auto_map, mapping_from_dict
 from uploader.prepare.normalise import Preparer
 from uploader.prepare.profile import kinds_of, luhn_valid
 from uploader.read import find_header_row, open_table
-from uploader.run.load import map_columns
+from uploader.run.load import file_read, map_columns
 from uploader.settings import PrepareOptions
 
 DEFAULT = PrepareOptions()
@@ -178,3 +178,23 @@ def test_a_misspelt_header_counts_when_its_values_agree() -> None:
     assert got["Telphone"][0] == "phone"
     words = _why(["Emial", "Zip"], [["call me", "02139"]] * 3)
     assert words["Emial"][0] == "extra:emial"
+
+
+def test_outlook_and_facebook_spellings() -> None:
+    got = _why(["E-mail Address", "E-mail 2 Address", "zip_code"],
+               [["a@x.com", "b@y.com", "z:01960"]] * 3)  # fmt: skip
+    assert got["E-mail Address"][0] == "email"
+    assert got["E-mail 2 Address"][0] == "extra:e_mail_2_address"
+    assert "used when" in got["E-mail 2 Address"][1]
+    assert got["zip_code"] == ("zip", "name + 100% parse as postcodes")
+
+
+def test_the_file_read_event_carries_the_evidence(tmp_path: Path) -> None:
+    """The web page shows what validate shows: the evidence is data, not only text."""
+    path = tmp_path / "a.csv"
+    path.write_text("phone1,phone2,Zip\n504-621-8927,504-845-1427,70116\n", encoding="utf-8")
+    table = open_table(path)
+    columns = {c.column: c for c in file_read(table, map_columns(table, None)).columns}
+    assert columns["phone1"].target == "field phone"
+    assert columns["phone1"].why == "name + 100% parse as phones"
+    assert columns["phone1"].runners_up == ('"phone2" too (name + 100% parse as phones)',)
