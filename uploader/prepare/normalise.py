@@ -187,21 +187,27 @@ class Preparer:
         """A field's column, its problems and (phones) extensions. With several columns for
         the field (phone1, phone2), per row the first valid value wins; a bad value in the
         first column is the row's problem only when no later column has a valid one."""
-        column, bad, ext = self._read(name, positions[0], raw, countries)
+        column, bad, ext = self._read(name, positions[0], raw[positions[0]], countries)
         for alt in positions[1:]:
             need = [i for i, v in enumerate(column) if not v or i in bad]
             if not need:
                 break
-            alt_column, alt_bad, alt_ext = self._read(name, alt, raw, countries)
+            # Only the rows that still need a value are read from the next column.
+            alt_column, alt_bad, alt_ext = self._read(
+                name,
+                alt,
+                [raw[alt][i] for i in need],
+                None if countries is None else [countries[i] for i in need],
+            )
             column = list(column)
             if alt_ext is not None and ext is None:
                 ext = [""] * len(column)
-            for i in need:
-                if alt_column[i] and i not in alt_bad:
-                    column[i] = alt_column[i]
+            for j, i in enumerate(need):
+                if alt_column[j] and j not in alt_bad:
+                    column[i] = alt_column[j]
                     bad.pop(i, None)
                     if ext is not None:
-                        ext[i] = alt_ext[i] if alt_ext is not None else ""
+                        ext[i] = alt_ext[j] if alt_ext is not None else ""
         if bad and len(positions) > 1:
             others = " or ".join(f'"{self.columns[pos]}"' for pos in positions[1:])
             for i in bad:
@@ -209,9 +215,10 @@ class Preparer:
         return column, bad, ext
 
     def _read(
-        self, name: str, pos: int, raw: list[list[str]], countries: list[str] | None
+        self, name: str, pos: int, cells: list[str], countries: list[str] | None
     ) -> tuple[list[str], dict[int, str], list[str] | None]:
-        values, ext = split_extensions(raw[pos]) if name == "phone" else (raw[pos], None)
+        """`cells` of column `pos` as field `name`; problems worded for the row's error."""
+        values, ext = split_extensions(cells) if name == "phone" else (cells, None)
         column, bad = self._columns.column(name, values, countries)
         header = self.columns[pos]
         reasons = {i: f'column "{header}": {_show(column[i])} {why}' for i, why in bad.items()}
