@@ -262,8 +262,8 @@ class Preparer:
             value = raw[zip_pos][i].strip()
             if state in australian and value.isdigit() and len(value) in (3, 4):
                 problems.setdefault(i, {})["zip"] = (
-                    f'column "{header}": {_show(value)} looks like an AU postcode (state '
-                    f"{_show(state.strip())}); use --country AU"
+                    f'column "{header}": {_show(value)} looks like an AU postcode (its state '
+                    "is Australian); use --country AU"
                 )
 
     def _check_reachable(
