@@ -15,7 +15,7 @@ from uploader.prepare.profile import split_extension
 _CACHE_LIMIT = 200_000  # values kept per cached normaliser; cleared past this (memory bound)
 _MAYBE_EXTENSION = re.compile(r"\d\s*(?:x|ext|extension|#)\s*\.?\s*\d", re.IGNORECASE)
 _SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+\s*$")
-LOST_DIGITS = f.LOST_DIGITS
+
 
 Normaliser = Callable[[str], f.Checked]
 Column = tuple[list[str], dict[int, str]]  # normalised values, problems by row offset
@@ -114,7 +114,7 @@ def lost_digits(values: list[str]) -> dict[int, str]:
     if "E" not in joined and "e" not in joined:
         return {}
     return {
-        i: LOST_DIGITS
+        i: f.LOST_DIGITS
         for i, v in enumerate(values)
         if _SCIENTIFIC.match(v) and f.undo_excel_number(v.strip()) is None
     }
