@@ -160,11 +160,11 @@ def match_header(header: str) -> tuple[str, str, Rank] | None:
     return None
 
 
-# Words that make a column about another person than the lead: its owner, creator, editor
-# or assignee (DECISIONS 2026-12-03). `Lead Owner` holds a salesperson's name, `Owner Email`
-# theirs, `CreatedById` a user id.
+# Words that make a column about another person than the lead: its owner, creator, editor,
+# assignee or referrer (DECISIONS 2026-12-03). `Lead Owner` holds a salesperson's name,
+# `Owner Email` theirs, `CreatedById` a user id.
 _SOMEONE_ELSE = re.compile(
-    r"owner|createdby|modifiedby|updatedby|assigned|assignee|salesrep|accountmanager"
+    r"owner|createdby|modifiedby|updatedby|assigned|assignee|salesrep|accountmanager|referr"
 )
 
 
