@@ -133,6 +133,17 @@ def leaked(key: Key, bodies: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+def held_back(key: Key) -> dict[str, str]:
+    """The key's held-back columns and the reason each is held back for."""
+    return {c: e.partition(":")[2] for c, e in key.columns.items() if e.startswith("held:")}
+
+
+def assert_names_held_back(key: Key, output: str) -> None:
+    text = " ".join(output.split())
+    for column, why in held_back(key).items():
+        assert column in text and why in text, (column, why, output)
+
+
 def test_every_real_export_has_a_key() -> None:
     published = {p.name for p in EXPORTS.iterdir() if p.name != "SOURCES.md"}
     assert published == {key.file for key in KEYS}
@@ -208,6 +219,13 @@ def test_validate_maps_every_column_and_judges_every_row(key: Key, tmp_path: Pat
     for row, body in key.payloads.items():
         assert bodies.get(row) == body, f"row {row} would be sent as {bodies.get(row)}"
 
+    if held_back(key):  # what `leadup validate` prints says what is held back and why
+        done = leadup(
+            "validate", str(path), "--output", str(tmp_path / "cli.results.csv"),
+            *key.options(tmp_path), env={"COLUMNS": "300"},
+        )  # fmt: skip
+        assert_names_held_back(key, done.stdout)
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
@@ -230,10 +248,7 @@ def test_upload_gives_every_row_its_outcome_and_sends_the_exact_leads(
         assert key.refused in done.stdout + done.stderr
         assert requests == 0
         return
-    held = {c: e.partition(":")[2] for c, e in key.columns.items() if e.startswith("held:")}
-    summary = " ".join(done.stdout.split())
-    for column, why in held.items():  # the summary says what was held back and why
-        assert column in summary and why in summary, (column, why, done.stdout)
+    assert_names_held_back(key, done.stdout)  # the summary says what was held back and why
     every_row_created = key.created_count == len(key.rows)
     assert done.returncode == (0 if every_row_created else 1), done.stdout + done.stderr
 
