@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from uploader.model import Lead, RowResult
 from uploader.prepare.mapping import auto_map, mapping_from_dict
@@ -198,3 +201,39 @@ def test_the_file_read_event_carries_the_evidence(tmp_path: Path) -> None:
     assert columns["phone1"].target == "field phone"
     assert columns["phone1"].why == "name + 100% parse as phones"
     assert columns["phone1"].runners_up == ('"phone2" too (name + 100% parse as phones)',)
+
+
+HEADERS = st.sampled_from(
+    ["Email", "Phone", "Zip", "CCNumber", "CVV2", "Password", "SSN", "National ID", "Address",
+     "MailingAddress", "Notes", "Ref", "phone2", "Lead Owner", "Country"]
+)  # fmt: skip
+CELLS = st.sampled_from(
+    ["ann@x.com", "555-123-4567", "02139", "4539578763621486", "123-45-6789", "hunter2",
+     '{"street": "1 Main St", "postalCode": "02139"}', "", "US", "Boston"]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    headers=st.lists(HEADERS, min_size=1, max_size=6, unique=True),
+    data=st.data(),
+)
+def test_held_back_and_compound_values_never_reach_a_payload(
+    headers: list[str], data: st.DataObject
+) -> None:
+    """Whatever the mix of columns, no lead carries a held-back column's cell, nor a compound
+    column's JSON object, under any key."""
+    rows = data.draw(st.lists(st.lists(CELLS, min_size=len(headers), max_size=len(headers)),
+                              min_size=1, max_size=5))  # fmt: skip
+    sample = [list(col) for col in zip(*rows, strict=True)]
+    mapping = auto_map(headers, sample)
+    chunk = pd.DataFrame(rows, index=range(2, 2 + len(rows)), columns=range(len(headers)))
+    preparer = Preparer(mapping, headers, PrepareOptions(allow_no_contact=True), "0" * 64)
+    for result, cells in preparer.prepare(chunk.astype(object)):
+        if not isinstance(result, Lead):
+            continue
+        sent = set(map(str, result.payload.values()))
+        for pos in [*mapping.held_back, *mapping.ignored]:  # ignored: the compound columns
+            elsewhere = cells[:pos] + cells[pos + 1 :]  # the same text may come from another
+            if cells[pos] and cells[pos] not in elsewhere:
+                assert cells[pos] not in sent, (headers[pos], result.payload)
