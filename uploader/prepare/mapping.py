@@ -18,6 +18,7 @@ from typing import Any
 from uploader.errors import ConfigError
 from uploader.events import ColumnMap
 from uploader.headers import (
+    COUNTRY,
     EXTRA_PREFIX,
     FULL_NAME,
     IGNORE,
@@ -130,9 +131,15 @@ def mapping_to_toml(mapping: Mapping, columns: Sequence[str], source: str = "") 
             note = f"  # held back: {mapping.held_back[pos]}; map it by name to send it"
         elif ref != header:
             note = f"  # header {_toml_str(header)}"
+        elif pos == mapping.country:
+            note = "  # each row's country: how its phone and postcode are read"
+        elif pos in mapping.twins:
+            note = f"  # a second {mapping.twins[pos]} column: checked, not sent"
+        elif name := next((n for n, ps in mapping.alternates.items() if pos in ps), ""):
+            note = f"  # also a {name}: used in a row whose first {name} is not valid"
         else:
             found = match_header(header)
-            if found and target != found[0] and found[0] != FULL_NAME:
+            if found and target != found[0] and found[0] not in (FULL_NAME, COUNTRY):
                 note = f"  # could be {found[0]}; another column was preferred"
         lines.append(f"{_toml_str(ref)} = {_toml_str(target)}{note}")
     lines += ["", "[constants]"]
