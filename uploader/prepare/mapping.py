@@ -136,7 +136,7 @@ def mapping_to_toml(mapping: Mapping, columns: Sequence[str], source: str = "") 
         elif pos in mapping.twins:
             note = f"  # a second {mapping.twins[pos]} column: checked, not sent"
         elif name := next((n for n, ps in mapping.alternates.items() if pos in ps), ""):
-            note = f"  # also a {name}: used in a row whose first {name} is not valid"
+            note = f"  # also a {name}: used where the first {name} is empty or not valid"
         else:
             found = match_header(header)
             if found and target != found[0] and found[0] not in (FULL_NAME, COUNTRY):
