@@ -201,6 +201,10 @@ def test_the_file_read_event_carries_the_evidence(tmp_path: Path) -> None:
     assert columns["phone1"].target == "field phone"
     assert columns["phone1"].why == "name + 100% parse as phones"
     assert columns["phone1"].runners_up == ('"phone2" too (name + 100% parse as phones)',)
+    path.write_text("Email,Zip,CVV2\na@x.com,02139,123\n", encoding="utf-8")
+    table = open_table(path)
+    held = file_read(table, map_columns(table, None)).held_back
+    assert [(c.column, c.target) for c in held] == [("CVV2", "held back (card security code)")]
 
 
 HEADERS = st.sampled_from(

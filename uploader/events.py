@@ -45,6 +45,12 @@ class FileRead:
     columns: tuple[ColumnMap, ...] = ()
     note: str | None = None  # how a choice was made, e.g. which sheet was read and why
 
+    @property
+    def held_back(self) -> tuple[ColumnMap, ...]:
+        """The sensitive columns never sent (target `held back (card number)`), for every face
+        to list (DECISIONS 2026-12-03)."""
+        return tuple(c for c in self.columns if c.target.startswith("held back"))
+
     def describe(self) -> str:
         """`csv, utf-8, delimiter ',', header row 1`: the one "detected" line of every face."""
         parts = [

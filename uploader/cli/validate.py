@@ -30,7 +30,7 @@ def render_preview(found: Preview, console: Console) -> None:
         why = "\n".join([inert(column.why), *(f"  or: {inert(r)}" for r in column.runners_up)])
         table.add_row(Text(inert(column.column)), Text(inert(column.target)), Text(why))
     console.print(table)
-    held = [c for c in found.detected.columns if c.target.startswith("held back")]
+    held = found.detected.held_back
     if held:
         listing = ", ".join(
             f'"{c.column}" ({c.target.removeprefix("held back ")[1:-1]})' for c in held
