@@ -281,6 +281,21 @@ class PrepareOptions:
     require: tuple[str, ...] = ()  # fields the source marks required
     keep_duplicates: bool = False  # send rows that repeat an earlier row's email or phone
     is_test: bool = False  # send is_test: true
+    # The countries the source takes, for files with a country column; () means `country`.
+    countries: tuple[str, ...] = ()
+    allow_no_contact: bool = False  # send rows with neither a usable email nor phone
+
+    def taken_countries(self) -> tuple[str, ...]:
+        """The countries a row may be of: `--countries`, else `--country` alone."""
+        return tuple(c.upper() for c in self.countries) or (self.country.upper(),)
+
+
+def country_codes(text: str) -> tuple[str, ...]:
+    """`US,ca` -> ("US", "CA"), for --countries; ValueError for what is not 2-letter codes."""
+    codes = tuple(dict.fromkeys(c.strip().upper() for c in text.split(",") if c.strip()))
+    if text.strip() and (not codes or any(len(c) != 2 or not c.isalpha() for c in codes)):
+        raise ValueError(f"{text!r}: two-letter country codes separated by commas, like US,CA")
+    return codes
 
 
 # -- limits shared by the command line and job files ---------------------------------------

@@ -19,6 +19,7 @@ from uploader.errors import JournalError, JournalMismatch, JournalWriteError, Us
 from uploader.events import Notice, NoticeKind, RowsLoaded, RunFinished
 from uploader.journal import Journal
 from uploader.model import Outcome
+from uploader.prepare.mapped import held_back_note
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
 from uploader.run.dispatch import NothingSentYet, dispatch_and_render
@@ -72,6 +73,8 @@ async def upload(
             table, mapping, detected = await read_and_map(request, control.stopping)
             refuse_results_file(request.input_path, table.columns, request.program)
             control.emit(detected)
+            if mapping.held_back:  # the summary says what was never sent, and why
+                notes.append(held_back_note(mapping, table.columns))
             if request.restart and (kept := prepare_restart(request)) is not None:
                 notes.append(f"the earlier results are kept as {kept.name}")
             try:
