@@ -19,6 +19,7 @@ from uploader.errors import JournalError, JournalMismatch, JournalWriteError, Us
 from uploader.events import Notice, NoticeKind, RowsLoaded, RunFinished
 from uploader.journal import Journal
 from uploader.model import Outcome
+from uploader.prepare.mapped import held_back_note
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
 from uploader.run.dispatch import NothingSentYet, dispatch_and_render
@@ -72,6 +73,8 @@ async def upload(
             table, mapping, detected = await read_and_map(request, control.stopping)
             refuse_results_file(request.input_path, table.columns, request.program)
             control.emit(detected)
+            if mapping.held_back:  # the summary says what was never sent, and why
+                notes.append(held_back_note(mapping, table.columns))
             if request.restart and (kept := prepare_restart(request)) is not None:
                 notes.append(f"the earlier results are kept as {kept.name}")
             try:
@@ -85,7 +88,7 @@ async def upload(
                 resumed = journal.loaded
                 if resumed:
                     check_same_run(journal, mapping, request.prepare, request.settings.ping)
-                    notes.extend(_recover(journal, request.settings))
+                    notes.extend(recover_rows_in_flight(journal, request.settings))
                 else:
                     await load_unless_stopped(journal, table, mapping, request, control.stopping)
                 finished_before = resumed and not journal.pending_count()
@@ -152,7 +155,7 @@ async def retry(
         with OutputLock(results_path):
             journal = Journal.open_existing(journal_path)
             try:
-                notes.extend(_recover(journal, settings))
+                notes.extend(recover_rows_in_flight(journal, settings))
                 fixed = await asyncio.to_thread(apply_fixes, journal, results_path, wanted)
                 if fixed:
                     notes.append(f"{fixed} rows re-read from the edited results file")
@@ -218,16 +221,20 @@ def _remember(
         notes.append(f"could not record what was created in {memory_path()}: {exc}")
 
 
-def _recover(journal: Journal, settings: UploadSettings) -> list[str]:
+def recover_rows_in_flight(journal: Journal, settings: UploadSettings) -> list[str]:
     """Settle the rows a dead run left in flight; what to tell the person about it."""
     resend = settings.retry.retry_unsafe
     recovered = journal.recover_in_flight(resend=resend)
     if not recovered:
         return []
+    one = recovered == 1
     fate = (
-        "to send again (--retry-unsafe)" if resend else "now unknown (they may have been created)"
+        "to send again (--retry-unsafe)"
+        if resend
+        else f"now unknown ({'it' if one else 'they'} may have been created)"
     )
-    return [f"{recovered} rows were being sent when the last run stopped: {fate}"]
+    were = "was" if one else "were"
+    return [f"{plural(recovered, 'row')} {were} being sent when the last run stopped: {fate}"]
 
 
 def _announce(control: RunControl, journal: Journal, resumed: bool, notes: list[str]) -> None:
