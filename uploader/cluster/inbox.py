@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from jobs.config import JobConfig, build_settings, check_folders
 from jobs.inbox import archive_name, file_sha256, move_into, scan_inbox, unchanged
+from jobs.sightings import Look, Sightings
 from uploader.cluster.requests import request_document
 from uploader.cluster.uploads import queue_upload, requeue_upload
 from uploader.run import UploadRequest, default_results_path
@@ -35,7 +37,10 @@ def claim_inbox(db: Any, job: JobConfig, env: dict[str, str]) -> list[int]:
         ).fetchall()
         for (upload_id,) in stopped:
             requeue_upload(db, upload_id)
-    scan = scan_inbox(job.inbox, job.pattern, settle_s=job.settle_s, now_s=time.time())
+    sightings = ClusterSightings(db, job.name)
+    scan = scan_inbox(
+        job.inbox, job.pattern, settle_s=job.settle_s, now_s=time.time(), sightings=sightings
+    )
     queued = []
     for seen in scan.ready:
         try:
@@ -74,6 +79,40 @@ def claim_inbox(db: Any, job: JobConfig, env: dict[str, str]) -> list[int]:
         log.info("job %s: claimed %s as upload %s", job.name, inert(seen.path.name), upload_id)
         queued.append(upload_id)
     return queued
+
+
+class ClusterSightings(Sightings):
+    """The settle window's first looks (jobs/sightings.py) in PostgreSQL: a file first seen
+    by one worker's tick is judged settled by the next, on any host."""
+
+    def __init__(self, db: Any, job: str) -> None:  # not the SQLite ledger's connection
+        self._pg = db
+        self._job = job
+
+    def first_seen(self, name: str, look: Look, now_s: float) -> float:
+        """When `name` was first seen as `look` is; a new or changed file is first seen now."""
+        row = self._pg.execute(
+            "SELECT size_bytes, mtime_ns, inode, first_seen_s FROM leadup_sightings"
+            " WHERE job = %s AND file_name = %s",
+            (self._job, name),
+        ).fetchone()
+        if row is not None and Look(*row[:3]) == look:
+            return float(row[3])
+        self._pg.execute(
+            "INSERT INTO leadup_sightings VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (job, file_name) DO UPDATE SET size_bytes = excluded.size_bytes,"
+            " mtime_ns = excluded.mtime_ns, inode = excluded.inode,"
+            " first_seen_s = excluded.first_seen_s",
+            (self._job, name, look.size_bytes, look.mtime_ns, look.inode, now_s),
+        )
+        return now_s
+
+    def keep_only(self, names: Collection[str]) -> None:
+        """Forget files no longer in the inbox."""
+        self._pg.execute(
+            "DELETE FROM leadup_sightings WHERE job = %s AND NOT (file_name = ANY(%s))",
+            (self._job, list(names)),
+        )
 
 
 def _set_aside_if_copy(db: Any, job: JobConfig, path: Path, sha: str) -> None:

@@ -6,6 +6,7 @@
     leadup_rows      the journal of every upload: the SQLite journal's rows, per upload
     leadup_claims    inbox files claimed by (job, content hash): each content is sent once
     leadup_ticks     every run of a job's tick, by the worker that ran it
+    leadup_sightings the settle window's first look at each inbox file, for every host
 
 `leadup cluster init` creates them (and procrastinate's schema); running it again is harmless.
 """
@@ -87,6 +88,16 @@ CREATE TABLE IF NOT EXISTS leadup_ticks (
     tick       bigint NOT NULL,
     worker     text NOT NULL,
     ran_at     timestamptz NOT NULL DEFAULT now()
+)""",
+    """
+CREATE TABLE IF NOT EXISTS leadup_sightings (
+    job          text NOT NULL,
+    file_name    text NOT NULL,
+    size_bytes   bigint NOT NULL,
+    mtime_ns     bigint NOT NULL,
+    inode        bigint NOT NULL,
+    first_seen_s double precision NOT NULL,
+    PRIMARY KEY (job, file_name)
 )""",
     # Not unique on purpose: a tick that ran twice shows as two rows (tests look for them).
     "CREATE INDEX IF NOT EXISTS leadup_ticks_by_tick ON leadup_ticks (job, tick)",
