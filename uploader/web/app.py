@@ -37,7 +37,6 @@ def build_app(state: WebState) -> web.Application:
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        undefined=jinja2.StrictUndefined,
     )
     upload = "/u/{upload:[0-9a-f]{16}}"
     app.add_routes(

@@ -64,12 +64,14 @@ def _job_view(state: WebState, job: JobConfig) -> dict[str, Any]:
 async def jobs(request: web.Request) -> web.Response:
     state = request.app[STATE]
     if state.config.jobs_file is None:
-        return page(request, "error.html", status=404, message="Start leadup web with --jobs FILE.")
+        return page(
+            request, "error.html", http_status=404, message="Start leadup web with --jobs FILE."
+        )
     try:
         jobs_file = await asyncio.to_thread(load_jobs_file, state.config.jobs_file, env=os.environ)
         views = [_job_view(state, job) for job in jobs_file.jobs.values()]
     except LeadupError as exc:
-        return page(request, "error.html", status=400, message=inert(exc))
+        return page(request, "error.html", http_status=400, message=inert(exc))
     return page(request, "jobs.html", job_views=views)
 
 
@@ -81,7 +83,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     try:
         job = load_jobs_file(state.config.jobs_file, env=os.environ).get(request.match_info["name"])
     except LeadupError as exc:
-        return page(request, "error.html", status=400, message=inert(exc))
+        return page(request, "error.html", http_status=400, message=inert(exc))
     task = state.job_runs.get(job.name, (None, None))[0]
     if task is not None and not task.done():
         raise web.HTTPSeeOther("/jobs")

@@ -30,11 +30,13 @@ HELD_ROWS_SHOWN = 1000
 COLUMN_FIELD = "col:"  # form fields `col:<column ref>` carry each column's select
 
 
-def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+def page(
+    request: web.Request, template: str, http_status: int = 200, **context: Any
+) -> web.Response:
     state = request.app[STATE]
     context.setdefault("destination", state.destination())
     context.setdefault("jobs", state.config.jobs_file is not None)
-    return aiohttp_jinja2.render_template(template, request, context, status=status)
+    return aiohttp_jinja2.render_template(template, request, context, status=http_status)
 
 
 async def home(request: web.Request) -> web.Response:
@@ -84,12 +86,12 @@ async def receive_file(request: web.Request) -> web.StreamResponse:
     except (ValueError, AssertionError):
         part = None
     if not isinstance(part, BodyPartReader) or not part.filename:
-        return page(request, "error.html", status=400, message="Choose a lead file to upload.")
+        return page(request, "error.html", http_status=400, message="Choose a lead file to upload.")
     try:
         upload = await state.workspace.receive(part.filename, _chunks(part), limit)
     except LeadupError as exc:
         await _drain(request)
-        return page(request, "error.html", status=400, message=inert(exc))
+        return page(request, "error.html", http_status=400, message=inert(exc))
     if upload is None:
         return _too_large(request, state)
     raise web.HTTPSeeOther(f"/u/{upload.id}/check")
@@ -110,7 +112,7 @@ def _too_large(request: web.Request, state: WebState) -> web.Response:
     return page(
         request,
         "error.html",
-        status=413,
+        http_status=413,
         title="File too large",
         message=f"The file is over the {state.config.max_upload_mb:g} MB limit of this "
         "server. Split it, or start `leadup web` with a larger --max-upload-mb.",
@@ -219,7 +221,7 @@ async def mapping_file(request: web.Request) -> web.Response:
     try:
         text = await asyncio.to_thread(mapping_download, upload)
     except LeadupError as exc:
-        return page(request, "error.html", status=400, message=inert(exc))
+        return page(request, "error.html", http_status=400, message=inert(exc))
     stem = upload.input_path.stem
     return web.Response(
         text=text,

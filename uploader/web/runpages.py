@@ -59,9 +59,9 @@ async def start(request: web.Request) -> web.StreamResponse:
         options = UploadOptions.from_form(form)
         check = await asyncio.to_thread(run_check, upload, chosen_columns(form), options)
     except LeadupError as exc:
-        return page(request, "error.html", status=400, message=inert(exc))
+        return page(request, "error.html", http_status=400, message=inert(exc))
     if check.error:
-        return page(request, "error.html", status=400, message=check.error)
+        return page(request, "error.html", http_status=400, message=check.error)
     if quote:
         options = replace(options, ping=False)
     _launch(state, upload, QUOTE_SLOT if quote else UPLOAD_SLOT, options, quote=quote)
@@ -129,7 +129,7 @@ async def sell(request: web.Request) -> web.StreamResponse:
     try:
         floor = UploadOptions.from_form({"min_price": form.get("min_price", "")}).min_price
     except LeadupError as exc:
-        return page(request, "error.html", status=400, message=inert(exc))
+        return page(request, "error.html", http_status=400, message=inert(exc))
     options = replace(UploadOptions.from_json(record.get("options")), ping=True, min_price=floor)
     _launch(state, upload, UPLOAD_SLOT, options)
     raise web.HTTPSeeOther(f"/u/{upload.id}/run")

@@ -120,6 +120,7 @@ def protect(secrets_of: Callable[[], Iterable[str]]) -> Middleware:
 def _secure(headers: MutableMapping[str, str]) -> None:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on a form POST.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cache-Control", "no-store")
     headers.setdefault("X-Frame-Options", "DENY")
