@@ -58,7 +58,7 @@ class UploadOptions:
         def number(name: str, default: float) -> float:
             text = str(form.get(name, "") or "").strip()
             try:
-                return float(text) if text else default
+                return float(text) if text else float(default)
             except ValueError:
                 raise ConfigError(f"{name.replace('_', ' ')}: {text!r} is not a number") from None
 
