@@ -16,6 +16,11 @@ from uploader.settings import ApiSettings, RetryPolicy
 from uploader.web import WebConfig, WebServer
 from uploader.web.workspace import Upload
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips (or fails) every test that would use it
+    expect = None  # type: ignore[assignment]
+
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
 QUICK_RETRY = RetryPolicy(max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
@@ -102,6 +107,17 @@ def web_in_thread(
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
+
+
+def log_in(web: RunningWeb) -> Any:
+    """A requests.Session logged in to `web` by a login link, sending the page's Origin."""
+    import requests
+
+    session = requests.Session()
+    answer = session.get(web.login_url(), allow_redirects=False, timeout=10)
+    assert answer.status_code == 303, answer.text
+    session.headers["Origin"] = web.url
+    return session
 
 
 def screenshot(page: Any, name: str) -> Path:

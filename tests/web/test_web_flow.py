@@ -9,9 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.support.web import REPO, screenshot
+from tests.support.web import REPO, expect, screenshot
 from uploader.journal import Journal
 from uploader.run.preview import preview
 from uploader.run.request import journal_path_for

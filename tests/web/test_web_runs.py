@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.support.leads import lead_rows, write_csv
-from tests.support.web import screenshot
+from tests.support.web import expect, screenshot
 from uploader.sandbox import SandboxConfig, Scripted
 from uploader.settings import RetryPolicy
 

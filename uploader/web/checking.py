@@ -155,8 +155,13 @@ def targets(mapping: Mapping, columns: tuple[str, ...]) -> list[str]:
     return out
 
 
-def extra_key(columns: tuple[str, ...], position: int, auto: Mapping) -> str:
-    key = auto.extras.get(position) or snake_key(columns[position], position)
+def extra_key(columns: tuple[str, ...], position: int, *mappings: Mapping) -> str:
+    """The key a column is (or would be) sent under as an extra field: the first of
+    `mappings` that sends it as one says; else from its header."""
+    for mapping in mappings:
+        if position in mapping.extras:
+            return mapping.extras[position]
+    key = snake_key(columns[position], position)
     return f"{key}_{position + 1}" if key in RESERVED_KEYS else key
 
 
@@ -237,7 +242,7 @@ def run_check(upload: Upload, chosen: MappingOf[str, str], options: UploadOption
             column_ref(columns, pos),
             shown[pos],
             evidence[pos],
-            extra_key(columns, pos, auto),
+            extra_key(columns, pos, mapping, auto),
         )
         for pos, header in enumerate(columns)
     ]

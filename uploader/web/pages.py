@@ -4,6 +4,7 @@ options), the held-back rows, and the mapping file download."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -146,14 +147,30 @@ async def recheck(request: web.Request) -> web.Response:
             "would_send": check.would_send,
             "results_html": results,
             "columns": [
-                {"ref": c.ref, "target": c.target, "evidence": c.evidence} for c in check.columns
+                {
+                    "ref": c.ref,
+                    "target": c.target,
+                    "label": dict(select_options(c))[c.target],
+                    "evidence": c.evidence,
+                }
+                for c in check.columns
             ],
         }
     )
 
 
 def chosen_columns(form: Any) -> dict[str, str]:
-    return {k[len(COLUMN_FIELD) :]: str(v) for k, v in form.items() if k.startswith(COLUMN_FIELD)}
+    """The selects a person changed (the form's `touched` list): the others show what the
+    mapping made of the person's choices, and are not choices themselves."""
+    try:
+        touched = set(json.loads(str(form.get("touched") or "[]")))
+    except ValueError:
+        touched = set()
+    return {
+        ref: str(value)
+        for key, value in form.items()
+        if key.startswith(COLUMN_FIELD) and (ref := key[len(COLUMN_FIELD) :]) in touched
+    }
 
 
 async def _check(upload: Upload, chosen: dict[str, str], options: UploadOptions) -> Check:
@@ -172,6 +189,7 @@ def _check_context(upload: Upload, check: Check) -> dict[str, Any]:
         sample_keys += [k for k in sample if k not in sample_keys]
     return {
         "upload": upload,
+        "touched": json.dumps(sorted(upload.meta.get("choices") or {})),
         "check": check,
         "options": check.options,
         "detected": detected_line(check),

@@ -36,7 +36,15 @@
     }
     (data.columns || []).forEach((column) => {
       const select = form.querySelector('select[data-ref="' + CSS.escape(column.ref) + '"]');
-      if (select && select.value !== column.target) select.value = column.target;
+      if (select && select.value !== column.target) {
+        if (![...select.options].some((option) => option.value === column.target)) {
+          const option = document.createElement("option");
+          option.value = column.target;
+          option.textContent = column.label;
+          select.insertBefore(option, select.lastElementChild);
+        }
+        select.value = column.target;
+      }
       const evidence = form.querySelector('[data-evidence-for="' + CSS.escape(column.ref) + '"]');
       if (evidence) evidence.textContent = column.evidence;
     });
@@ -51,7 +59,16 @@
     clearTimeout(pending);
     pending = setTimeout(recheck, 150);
   }
-  form.addEventListener("change", later);
+  // The columns the person chose; the other selects show what the mapping made of them.
+  const touchedInput = document.getElementById("touched");
+  const touched = new Set(JSON.parse(touchedInput.value || "[]"));
+  form.addEventListener("change", (event) => {
+    if (event.target.dataset.ref !== undefined) {
+      touched.add(event.target.dataset.ref);
+      touchedInput.value = JSON.stringify([...touched]);
+    }
+    later();
+  });
   form.addEventListener("input", (event) => {
     if (event.target.type === "number") later();
   });
