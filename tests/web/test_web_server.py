@@ -33,7 +33,7 @@ def test_leadup_web_prints_a_login_link_and_stops_on_ctrl_c(tmp_path: Path) -> N
             "0",
             "--workspace",
             str(tmp_path / "ws"),
-        ],  # fmt: skip
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
