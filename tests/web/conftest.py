@@ -1,23 +1,23 @@
 """Fixtures for the web page's tests: one Chromium per test process, a fresh page and
 server per test.
 
-Without Debian's chromium (or the playwright package) the browser tests skip, saying how
-to run them; with LEADUP_REQUIRE_BROWSER=1 (set by .ci/run) they fail instead.
+Without Debian's chromium (or the playwright package) the browser tests are left out with
+one line saying how to run them (tests/support/browser.py); with LEADUP_REQUIRE_BROWSER=1
+(set by .ci/run) they fail instead.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.browser import CHROMIUM, HOW_TO_RUN, browser_missing
 from tests.support.web import RunningWeb, web_in_thread
 from uploader.sandbox import SandboxConfig
 
-CHROMIUM = Path(os.environ.get("LEADUP_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -27,26 +27,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HOW_TO_RUN = (
-    "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium) "
-    "and `pip install -e .[test]`; .ci/run installs it and requires them"
-)
-
-
-def _no_browser(why: str) -> None:
-    if os.environ.get("LEADUP_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{why}: {HOW_TO_RUN}")
-    pytest.skip(HOW_TO_RUN)
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("playwright is not installed")
-    if not CHROMIUM.exists():
-        _no_browser(f"{CHROMIUM} is missing")
+    if why := browser_missing():
+        pytest.fail(f"{why}: browser tests {HOW_TO_RUN}")  # only when they are required
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
