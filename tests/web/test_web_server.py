@@ -116,3 +116,36 @@ def test_stopping_the_server_stops_its_runs_and_a_new_one_resumes_them(tmp_path:
         wait_state(session, again, base, "finished")
         assert again.sandbox.state.created_count == 100 - first_created
         assert upload.meta["run"]["summary"]["counts"] == {"created": 100}
+
+
+def test_leadup_web_warns_when_it_listens_beyond_this_machine(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUICED_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uploader",
+            "web",
+            "--sandbox",
+            "--no-browser",
+            "--port",
+            "0",
+            "--host",
+            "0.0.0.0",
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stderr is not None and process.stdout is not None
+        warning = process.stderr.readline()
+        assert "warning: listening on 0.0.0.0" in warning
+        assert "token=" in process.stdout.readline() + process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
+    assert process.returncode == 0

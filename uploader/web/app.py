@@ -140,12 +140,19 @@ async def web_target(config: WebConfig) -> AsyncIterator[WebConfig]:
 
 
 async def serve(config: WebConfig, ready: Callable[[WebServer], None]) -> None:
-    """Run the page until SIGINT or SIGTERM; then stop its runs gracefully."""
+    """Run the page until SIGINT or SIGTERM; then stop its runs gracefully (a second signal
+    stops them now, as a second Ctrl-C does for `leadup upload`)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stopping.set)
     async with web_target(config) as target, WebServer(target) as server:
+
+        def on_signal() -> None:
+            if stopping.is_set():
+                server.state.runs.abort_all()
+            stopping.set()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, on_signal)
         ready(server)
         await stopping.wait()

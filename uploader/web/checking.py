@@ -31,7 +31,7 @@ from uploader.settings import (
     PrepareOptions,
     ReadOptions,
 )
-from uploader.web.workspace import Upload, write_private
+from uploader.web.workspace import Upload, private_folder, write_private
 
 SAMPLES = 5
 TOP_PROBLEMS = 5
@@ -128,6 +128,7 @@ class Check:
     preview: Preview | None = None
     error: str = ""  # why nothing can be sent as chosen (a mapping clash, no zip column)
     options: UploadOptions = field(default_factory=UploadOptions)
+    choices: dict[str, str] = field(default_factory=dict)  # the columns changed, by reference
 
     @property
     def would_send(self) -> int:
@@ -201,13 +202,13 @@ def mapping_for(columns: tuple[str, ...], changed: MappingOf[str, str]) -> Mappi
 
 
 def run_check(upload: Upload, chosen: MappingOf[str, str], options: UploadOptions) -> Check:
-    """Map the file as chosen and preview it (blocking: call it on a thread). The changed
-    columns become the upload's mapping file, and both are remembered for the upload."""
+    """Map the file as chosen and preview it (blocking: call it on a thread, one at a time
+    per upload). The changed columns become the upload's mapping file (`Check.choices`)."""
     table = open_table(upload.input_path, ReadOptions())
     columns = table.columns
     changed = changed_columns(columns, chosen)
     auto = auto_map(columns)
-    check = Check(options=options)
+    check = Check(options=options, choices=changed)
     try:
         mapping = mapping_for(columns, changed)
         check_mapping(mapping, table)
@@ -220,9 +221,9 @@ def run_check(upload: Upload, chosen: MappingOf[str, str], options: UploadOption
     else:
         shown = targets(mapping, columns)
     mapping_file = save_mapping_file(upload.mapping_path, changed) if not check.error else None
-    upload.update(choices=changed, options=options.to_json())
     positions = {pos for pos in range(len(columns)) if column_ref(columns, pos) in changed}
     if not check.error:
+        private_folder(upload.check_path.parent)
         check.preview = preview(
             upload.input_path,
             read=ReadOptions(),

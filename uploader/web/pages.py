@@ -125,7 +125,7 @@ async def check_page(request: web.Request) -> web.Response:
     upload = state.upload_of(request)
     meta = upload.meta
     options = UploadOptions.from_json(meta.get("options"))
-    check = await _check(upload, dict(meta.get("choices") or {}), options)
+    check = await checked(request, upload, dict(meta.get("choices") or {}), options)
     return page(request, "check.html", **_check_context(upload, check))
 
 
@@ -138,7 +138,7 @@ async def recheck(request: web.Request) -> web.Response:
         options = UploadOptions.from_form(form)
     except LeadupError as exc:
         return web.json_response({"error": inert(exc)})
-    check = await _check(upload, chosen_columns(form), options)
+    check = await checked(request, upload, chosen_columns(form), options)
     context = _check_context(upload, check)
     results = aiohttp_jinja2.render_string("check_results.html", request, context)
     return web.json_response(
@@ -173,11 +173,18 @@ def chosen_columns(form: Any) -> dict[str, str]:
     }
 
 
-async def _check(upload: Upload, chosen: dict[str, str], options: UploadOptions) -> Check:
-    try:
-        return await asyncio.to_thread(run_check, upload, chosen, options)
-    except LeadupError as exc:
-        return Check(error=inert(exc), options=options)
+async def checked(
+    request: web.Request, upload: Upload, chosen: dict[str, str], options: UploadOptions
+) -> Check:
+    """The check of `upload` for these choices, one at a time per upload (each writes the
+    mapping and check files); the choices and options are kept for the upload."""
+    async with request.app[STATE].check_lock(upload):
+        try:
+            check = await asyncio.to_thread(run_check, upload, chosen, options)
+        except LeadupError as exc:
+            return Check(error=inert(exc), options=options)
+    upload.update(choices=check.choices, options=options.to_json())
+    return check
 
 
 def _check_context(upload: Upload, check: Check) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from uploader.model import Outcome
 from uploader.run.control import RunControl
 from uploader.run.quote import chart_path_for, states_path_for
 from uploader.text import inert
-from uploader.web.checking import UploadOptions, run_check
-from uploader.web.pages import _results_lines, chosen_columns, page
+from uploader.web.checking import UploadOptions
+from uploader.web.pages import _results_lines, checked, chosen_columns, page
 from uploader.web.runs import QUOTE_SLOT, RUNNING, UPLOAD_SLOT
 from uploader.web.state import STATE, WebState
 from uploader.web.workspace import Upload
@@ -57,7 +57,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         options = UploadOptions.from_form(form)
-        check = await asyncio.to_thread(run_check, upload, chosen_columns(form), options)
+        check = await checked(request, upload, chosen_columns(form), options)
     except LeadupError as exc:
         return page(request, "error.html", http_status=400, message=inert(exc))
     if check.error:

@@ -173,6 +173,11 @@ class RunBook:
         live.control.stop()
         return True
 
+    def abort_all(self) -> None:
+        """Stop now (as a second Ctrl-C): requests still out are recorded unknown."""
+        for live in self._live.values():
+            live.control.abort()
+
     async def stop_all(self, wait_s: float) -> None:
         """Stop every run gracefully (as one Ctrl-C) and wait for them to record their end."""
         tasks = [live.task for live in self._live.values() if live.task is not None]

@@ -30,6 +30,7 @@ class WebState:
     # The jobs page's runs (`--jobs`): job name -> its task, and what the last one said.
     job_runs: dict[str, tuple[asyncio.Task[Any], RunControl]] = field(default_factory=dict)
     job_summaries: dict[str, str] = field(default_factory=dict)
+    _check_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     @classmethod
     def of(cls, config: WebConfig) -> WebState:
@@ -80,6 +81,10 @@ class WebState:
             ping=ping,
             grace_s=self.config.grace_s,
         )
+
+    def check_lock(self, upload: Upload) -> asyncio.Lock:
+        """One check of an upload at a time: each writes its mapping and check files."""
+        return self._check_locks.setdefault(upload.id, asyncio.Lock())
 
     def upload_of(self, request: web.Request) -> Upload:
         upload = self.workspace.get(request.match_info["upload"])
