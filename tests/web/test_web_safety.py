@@ -150,3 +150,25 @@ def test_canary_credentials_never_reach_a_page_a_response_or_an_event(web: Runni
     for secret in (CANARY_KEY, CANARY_SECRET, *secrets):
         assert secret not in everything
     assert "CANARY" not in everything
+
+
+def test_the_same_file_dropped_twice_is_not_paid_for_twice(tmp_path: Path) -> None:
+    with web_in_thread(tmp_path / "workspace") as web:
+        session = log_in(web)
+        form = {"rate": "1000"}
+        for attempt in range(2):
+            answer = send_file(session, web, "leads.csv", SAMPLE.read_bytes())
+            base = answer.headers["Location"].rsplit("/", 1)[0]
+            started = session.post(
+                f"{web.url}{base}/start/upload", data=form, allow_redirects=False
+            )
+            assert started.status_code == 303
+            with session.get(f"{web.url}{base}/run/events", stream=True, timeout=20) as events:
+                for line in events.iter_lines(decode_unicode=True):
+                    if line.startswith("data:") and json.loads(line[5:])["state"] != "running":
+                        break
+            if attempt == 0:
+                created = web.sandbox.state.created_count
+        page = session.get(f"{web.url}{base}/run", timeout=10).text
+    assert web.sandbox.state.created_count == created == 285
+    assert 'data-testid="run-error"' in page and "created" in page

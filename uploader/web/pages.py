@@ -219,12 +219,12 @@ async def held_rows(request: web.Request) -> web.Response:
     if not upload.check_path.exists():
         raise web.HTTPSeeOther(f"/u/{upload.id}/check")
     columns, lines, total = await asyncio.to_thread(
-        _results_lines, upload, {"invalid", "skipped"}, HELD_ROWS_SHOWN
+        results_lines, upload, {"invalid", "skipped"}, HELD_ROWS_SHOWN
     )
     return page(request, "held.html", upload=upload, columns=columns, lines=lines, total=total)
 
 
-def _results_lines(
+def results_lines(
     upload: Upload, outcomes: set[str], limit: int, path: Any = None
 ) -> tuple[list[str], list[dict[str, Any]], int]:
     """Lines of a results file whose outcome is in `outcomes` (the first `limit`), and how

@@ -20,8 +20,8 @@ from uploader.run.control import RunControl
 from uploader.run.quote import chart_path_for, states_path_for
 from uploader.text import inert
 from uploader.web.checking import UploadOptions
-from uploader.web.pages import _results_lines, checked, chosen_columns, page
-from uploader.web.runs import QUOTE_SLOT, RUNNING, UPLOAD_SLOT
+from uploader.web.pages import checked, chosen_columns, page, results_lines
+from uploader.web.runs import FINISHED, QUOTE_SLOT, RUNNING, UPLOAD_SLOT
 from uploader.web.state import STATE, WebState
 from uploader.web.workspace import Upload
 
@@ -42,7 +42,8 @@ def _request(
         output_path=results,
         prepare=options.prepare(),
         mapping_path=mapping,
-        restart=quote and results.exists(),  # a new quote starts over; the old one is kept
+        # A new quote of a quoted file starts over (the old one is kept); a stopped one resumes.
+        restart=quote and state.runs.state(upload, QUOTE_SLOT) == FINISHED,
         program="leadup",
         command=f"leadup {verb} {shlex.quote(str(upload.input_path))} -o "
         f"{shlex.quote(str(results))}",
@@ -175,7 +176,7 @@ async def run_page(request: web.Request) -> web.Response:
     if context["status"] != RUNNING and upload.results_path.exists():
         try:
             columns, rows, total = await asyncio.to_thread(
-                _results_lines, upload, outcomes, NOT_CREATED_SHOWN, upload.results_path
+                results_lines, upload, outcomes, NOT_CREATED_SHOWN, upload.results_path
             )
         except LeadupError as exc:
             context["record"] = {**context["record"], "error": inert(exc)}
