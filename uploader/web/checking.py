@@ -129,6 +129,7 @@ class Check:
     error: str = ""  # why nothing can be sent as chosen (a mapping clash, no zip column)
     options: UploadOptions = field(default_factory=UploadOptions)
     choices: dict[str, str] = field(default_factory=dict)  # the columns changed, by reference
+    detected: FileRead | None = None  # what was detected, also when the choices do not fit
 
     @property
     def would_send(self) -> int:
@@ -191,8 +192,11 @@ def changed_columns(columns: tuple[str, ...], chosen: MappingOf[str, str]) -> di
     """The choices that differ from the automatic mapping, by column reference."""
     auto = targets(auto_map(columns), columns)
     refs = [column_ref(columns, pos) for pos in range(len(columns))]
-    return {ref: target for ref, target in chosen.items() if ref in refs and
-            auto[refs.index(ref)] != target}  # fmt: skip
+    return {
+        ref: target
+        for ref, target in chosen.items()
+        if ref in refs and auto[refs.index(ref)] != target
+    }
 
 
 def mapping_for(columns: tuple[str, ...], changed: MappingOf[str, str]) -> Mapping:
@@ -235,6 +239,7 @@ def run_check(upload: Upload, chosen: MappingOf[str, str], options: UploadOption
         detected = check.preview.detected
     else:
         detected = file_read(table, mapping)
+    check.detected = detected
     evidence = column_evidence(detected, columns, positions)
     check.columns = [
         ColumnChoice(
@@ -278,7 +283,7 @@ def select_options(choice: ColumnChoice) -> list[tuple[str, str]]:
 
 
 def detected_line(check: Check) -> str:
-    return check.preview.detected.describe() if check.preview else ""
+    return check.detected.describe() if check.detected else ""
 
 
 def problems(check: Check) -> tuple[list[dict[str, Any]], int, int]:

@@ -200,7 +200,7 @@ def _check_context(upload: Upload, check: Check) -> dict[str, Any]:
         "check": check,
         "options": check.options,
         "detected": detected_line(check),
-        "note": preview.detected.note if preview else None,
+        "note": check.detected.note if check.detected else None,
         "columns": [(c, select_options(c)) for c in check.columns],
         "would_send": check.would_send,
         "invalid": counts.get("invalid", 0),
