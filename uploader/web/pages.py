@@ -51,6 +51,9 @@ def _recent(state: WebState, upload: Upload) -> dict[str, Any]:
     record = meta.get(UPLOAD_SLOT) or meta.get(QUOTE_SLOT) or {}
     slot = UPLOAD_SLOT if meta.get(UPLOAD_SLOT) else QUOTE_SLOT
     summary = record.get("summary") or {}
+    live = state.runs.live(upload, slot)
+    if live is not None:  # a run going: its latest counts
+        summary = {"counts": live.snapshot["counts"], "rows": live.snapshot["total"]}
     counts = summary.get("counts") or {}
     rows = summary.get("rows")
     created = counts.get("created", 0)
