@@ -52,6 +52,7 @@ def test_hostile_cells_are_shown_as_text_and_run_nothing(open_web, tmp_path: Pat
 
     page.get_by_test_id("held-rows").click()
     expect(page.get_by_test_id("held-table")).to_contain_text(SVG)
+    screenshot(page, "held")
     assert_nothing_ran(page)
     page.go_back()
 
