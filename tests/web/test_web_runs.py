@@ -112,3 +112,14 @@ def test_quote_chart_then_sell_above_the_floor(open_web, tmp_path: Path) -> None
     created, held = count(page, "created"), count(page, "held")
     assert created + held == 60
     assert created == web.sandbox.state.created_count > 0
+
+
+def test_the_run_page_tells_of_pauses_and_slow_downs(open_web, tmp_path: Path) -> None:
+    web, page = open_web(sandbox=SandboxConfig(rate_limit_per_s=20))
+    drop(page, write_csv(tmp_path / "leads.csv", lead_rows(40)), rate="200")
+    upload(page)
+    # 429s: the engine pauses and slows down, and says so; the page shows it while it goes.
+    expect(page.locator("#notices")).to_contain_text("(429)", timeout=10_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("finished", timeout=25_000)
+    assert count(page, "created") == 40 == web.sandbox.state.created_count
+    assert web.sandbox.state.status_counts()[429] > 0
