@@ -122,4 +122,4 @@ def test_the_run_page_tells_of_pauses_and_slow_downs(open_web, tmp_path: Path) -
     expect(page.locator("#notices")).to_contain_text("(429)", timeout=10_000)
     expect(page.get_by_test_id("run-status")).to_have_text("finished", timeout=25_000)
     assert count(page, "created") == 40 == web.sandbox.state.created_count
-    assert web.sandbox.state.status_counts()[429] > 0
+    assert web.sandbox.state.status_counts[429] > 0
