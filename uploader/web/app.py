@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import web
 
 from uploader.settings import ApiSettings
+from uploader.text import plural
 from uploader.web import jobs_page, pages, runpages
 from uploader.web.config import WebConfig
 from uploader.web.session import TOKEN_PARAM, guard, protect
@@ -33,11 +34,12 @@ def build_app(state: WebState) -> web.Application:
     )
     app[STATE] = state
     app[aiohttp_jinja2.static_root_key] = "/static"
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     )
+    env.filters["plural"] = lambda n, word: plural(int(n), word)
     upload = "/u/{upload:[0-9a-f]{16}}"
     app.add_routes(
         [
