@@ -45,7 +45,7 @@ def count(page, outcome: str) -> int:
 
 def test_stop_mid_run_then_resume(open_web, tmp_path: Path) -> None:
     web, page = open_web(sandbox=SandboxConfig(latency_s=0.02))
-    drop(page, write_csv(tmp_path / "leads.csv", lead_rows(150)), rate="30")
+    drop(page, write_csv(tmp_path / "leads.csv", lead_rows(100)), rate="40")
     upload(page)
     expect(page.get_by_test_id("run-status")).to_have_text("running")
     expect(page.get_by_test_id("count-created")).not_to_have_text("0")
@@ -54,15 +54,15 @@ def test_stop_mid_run_then_resume(open_web, tmp_path: Path) -> None:
     expect(page.get_by_test_id("run-status")).to_have_text("stopped")
     pending = count(page, "pending")
     created = count(page, "created")
-    assert pending > 0 and created > 0 and pending + created == 150
+    assert pending > 0 and created > 0 and pending + created == 100
     assert web.sandbox.state.created_count == created
     screenshot(page, "run-stopped")
 
     page.get_by_test_id("resume-run").click()
     expect(page.get_by_test_id("run-status")).to_have_text("finished", timeout=20_000)
-    assert count(page, "created") == 150
+    assert count(page, "created") == 100
     assert count(page, "pending") == 0
-    assert web.sandbox.state.created_count == 150
+    assert web.sandbox.state.created_count == 100
     assert web.sandbox.state.keys_created_twice() == []
 
 

@@ -19,6 +19,7 @@ from tests.support.web import RunningWeb, log_in, web_in_thread
 from uploader.sandbox import SandboxConfig
 
 
+@pytest.mark.slow
 def test_leadup_web_prints_a_login_link_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUICED_")}
     process = subprocess.Popen(
