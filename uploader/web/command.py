@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import sys
+import threading
 import webbrowser
 from pathlib import Path
 
@@ -93,7 +95,7 @@ def web_command(
         click.echo(f"leadup web: leads go to {where}; workspace {inert(config.workspace)}")
         click.echo(f"leadup web: open {url}  (the link works once; Ctrl-C stops the server)")
         if not no_browser:
-            webbrowser.open(url)
+            _open_browser(url)
 
     try:
         asyncio.run(serve(config, ready))
@@ -102,6 +104,16 @@ def web_command(
             f"leadup: error: cannot listen on {inert(host)}:{port}: {exc.strerror}", err=True
         )
         sys.exit(2)
+
+
+def _open_browser(url: str) -> None:
+    """Open the link in the person's browser, on a thread (some browsers' launchers wait);
+    not at all without a graphical session, where Python would start a text browser in this
+    very terminal."""
+    graphical = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not graphical:
+        return
+    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
 
 
 def _is_loopback(host: str) -> bool:
