@@ -18,13 +18,20 @@
   async function recheck() {
     const mine = ++generation;
     form.setAttribute("aria-busy", "true");
-    const response = await fetch(form.dataset.checkUrl, {
-      method: "POST", body: new FormData(form), credentials: "same-origin",
-    });
+    let response;
+    try {
+      response = await fetch(form.dataset.checkUrl, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+      });
+    } catch (error) {
+      response = null; // the server is gone (stopped?)
+    }
     if (mine !== generation) return; // a later change is on its way
     form.removeAttribute("aria-busy");
-    if (!response.ok) {
-      results.textContent = "The check failed (" + response.status + "); reload the page.";
+    if (!response || !response.ok) {
+      const why = response ? "answer " + response.status : "no answer from leadup web";
+      results.textContent = "The check could not be made (" + why + "); reload the page.";
+      start.disabled = true;
       return;
     }
     const data = await response.json();
