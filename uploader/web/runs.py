@@ -158,9 +158,12 @@ class RunBook:
             record.update(state=state, summary=summary_of(report))
         finally:
             record["ended"] = datetime.now(UTC).isoformat(timespec="seconds")
-            upload.update(**{slot: record})
             del self._live[(upload.id, slot)]
             live.snapshot["state"] = record.get("state", STOPPED)
+            try:
+                upload.update(**{slot: record})
+            except OSError:  # the page still learns the run ended; its record is lost
+                _log.exception("the record of a web run could not be written")
             live.publish()
 
     def _shown(self, text: str) -> str:
