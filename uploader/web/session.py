@@ -22,6 +22,7 @@ from uploader.settings import redact
 COOKIE = "leadup_session"
 TOKEN_PARAM = "token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_S = 7 * 24 * 3600
 # The page loads only its own scripts, styles and images; nothing may frame it.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -80,7 +81,11 @@ def guard(sessions: Sessions, hosts: Callable[[], Iterable[str]]) -> Middleware:
             response = web.Response(
                 status=303, headers={"Location": str(request.rel_url.with_query(query))}
             )
-            response.set_cookie(COOKIE, session, httponly=True, samesite="Strict", path="/")
+            # Kept when the browser closes (runs go on; the person comes back to them) for as
+            # long as this server runs: its sessions live in its memory only.
+            response.set_cookie(
+                COOKIE, session, httponly=True, samesite="Strict", path="/", max_age=SESSION_S
+            )
             return response
         if not sessions.valid(request.cookies.get(COOKIE)):
             return forbidden("open the link `leadup web` printed (it logs this browser in)")
