@@ -3,6 +3,7 @@ quote first and sell above the floor."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,9 @@ def test_quote_chart_then_sell_above_the_floor(open_web, tmp_path: Path) -> None
     created, held = count(page, "created"), count(page, "held")
     assert created + held == 60
     assert created == web.sandbox.state.created_count > 0
+    # Everything the runs left in the workspace is the person's alone.
+    for path in web.only_upload().folder.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_the_run_page_tells_of_pauses_and_slow_downs(open_web, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from uploader.web.checking import UploadOptions
 from uploader.web.pages import checked, chosen_columns, page, results_lines
 from uploader.web.runs import FINISHED, QUOTE_SLOT, RUNNING, UPLOAD_SLOT
 from uploader.web.state import STATE, WebState
-from uploader.web.workspace import Upload
+from uploader.web.workspace import Upload, tighten
 
 NOT_CREATED_SHOWN = 1000
 STATES_SHOWN = 15
@@ -75,7 +75,11 @@ def _launch(
     upload_request = _request(state, upload, options, quote=quote)
 
     async def call(control: RunControl) -> run.UploadReport:
-        return await run.upload(upload_request, control)
+        try:
+            return await run.upload(upload_request, control)
+        finally:
+            if quote:
+                tighten(chart_path_for(upload.quote_path), states_path_for(upload.quote_path))
 
     kind = "quote" if quote else ("ping-post upload" if options.ping else "upload")
     try:

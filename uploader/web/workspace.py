@@ -59,6 +59,14 @@ def write_private(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
+def tighten(*paths: Path) -> None:
+    """Files the engine wrote with the usual mode (a quote's chart and by-state figures):
+    0600, as everything else in the workspace."""
+    for path in paths:
+        if path.exists():
+            os.chmod(path, FILE_MODE)
+
+
 @dataclass(frozen=True, slots=True)
 class Upload:
     """One dropped file and everything the page did with it."""
