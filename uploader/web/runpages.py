@@ -8,6 +8,7 @@ import csv
 import json
 import shlex
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -45,13 +46,38 @@ def _request(
         # A new quote of a quoted file starts over (the old one is kept); a stopped one resumes.
         restart=quote and state.runs.state(upload, QUOTE_SLOT) == FINISHED,
         program="leadup",
-        command=f"leadup {verb} {shlex.quote(str(upload.input_path))} -o "
-        f"{shlex.quote(str(results))}",
+        command=shlex.join(
+            [
+                "leadup",
+                verb,
+                str(upload.input_path),
+                "-o",
+                str(results),
+                *cli_flags(options, mapping, quote=quote),
+            ]
+        ),
     )
 
 
+def cli_flags(options: UploadOptions, mapping: Path | None, *, quote: bool) -> list[str]:
+    """The command-line flags that do what the page's options do (for the commands the
+    summary's next steps print)."""
+    flags = ["--rate", f"{options.rate_per_s:g}", "--concurrency", str(options.concurrency)]
+    if mapping is not None:
+        flags += ["--mapping", str(mapping)]
+    if options.is_test:
+        flags.append("--test")
+    for field in options.require:
+        flags += ["--require", field]
+    if options.keep_duplicates:
+        flags.append("--keep-duplicates")
+    if quote or options.ping:
+        flags += ["--min-price", f"{options.min_price:g}"]
+    return flags
+
+
 async def start(request: web.Request) -> web.StreamResponse:
-    """ "Upload N leads" or "Quote first": the check once more, then the run."""
+    """The "Upload N leads" and "Quote first" buttons: the check once more, then the run."""
     state = request.app[STATE]
     upload = state.upload_of(request)
     quote = request.match_info["what"] == "quote"
