@@ -289,12 +289,14 @@ def check(**opts: Any) -> None:
 
 
 def _register_subcommands() -> None:
-    """The sandbox and the jobs group live in their own packages."""
+    """The sandbox, the jobs group and the web page live in their own packages."""
     from jobs.cli import jobs_group
     from uploader.sandbox.command import sandbox_command
+    from uploader.web.command import web_command
 
     cli.add_command(sandbox_command, name="sandbox")
     cli.add_command(jobs_group, name="jobs")
+    cli.add_command(web_command, name="web")
 
 
 def main() -> None:
