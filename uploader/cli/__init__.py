@@ -322,13 +322,15 @@ def check(**opts: Any) -> None:
 
 
 def _register_subcommands() -> None:
-    """The sandbox, the jobs group and the cluster live in their own packages."""
+    """The sandbox, the jobs group, the web page and the cluster live in their own packages."""
     from jobs.cli import jobs_group
     from uploader.cluster.cli import cluster_group, with_cluster_option, worker_command
     from uploader.sandbox.command import sandbox_command
+    from uploader.web.command import web_command
 
     cli.add_command(sandbox_command, name="sandbox")
     cli.add_command(with_cluster_option(jobs_group), name="jobs")
+    cli.add_command(web_command, name="web")
     cli.add_command(cluster_group, name="cluster")
     cli.add_command(worker_command, name="worker")
 
