@@ -152,14 +152,15 @@ def test_where_signal_handlers_cannot_be_installed_nothing_is() -> None:
 # -- the faces --------------------------------------------------------------------------
 
 
-def _first_press_when(condition: Callable[[], bool]) -> threading.Thread:
-    """From another thread: SIGINT once `condition()` holds (the next presses come from the
-    face's `tell`, in the loop, right after the one before: a person pressing again)."""
+def _first_press_when(condition: Callable[[], bool], after_s: float = 0.0) -> threading.Thread:
+    """From another thread: SIGINT `after_s` after `condition()` holds (the next presses come
+    from the face's `tell`, in the loop, right after the one before: a person pressing again)."""
 
     def run() -> None:
         deadline = time.monotonic() + 20
         while not condition() and time.monotonic() < deadline:
             time.sleep(0.002)
+        time.sleep(after_s)
         send(signal.SIGINT)
 
     thread = threading.Thread(target=run, daemon=True)
@@ -189,8 +190,9 @@ def test_jobs_run_stops_well_then_now(tmp_path: Path, presses: int, unknown: boo
         job = load_job(path)
         write_leads(job.inbox / "a.csv", 0, 40)
         told: list[str] = []
-        # Once the first answers are in, the next requests are out, half a second from theirs.
-        presser = _first_press_when(lambda: sandbox.state.created_count >= 4)
+        # The first answers are in; 0.15 s later (time for a loaded machine to send the next
+        # requests) those are out, a third of a second from their answers.
+        presser = _first_press_when(lambda: sandbox.state.created_count >= 4, after_s=0.15)
         summary = run_job_blocking(job, env=sandbox.env(), tell=_pressing_again(presses, told))
         presser.join()
     assert summary.exit_code == 3
