@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from uploader.errors import JournalError, JournalMismatch, JournalWriteError
 from uploader.journal import Journal, JournalWriter
+from uploader.journal import reads as journal_reads
 from uploader.journal import schema as journal_db
 from uploader.journal import store as journal_module
 from uploader.model import Lead, Outcome, RowResult, idempotency_key
@@ -278,7 +279,7 @@ def test_update_row_with_fixed_cells(make_journal: MakeJournal):
 
 
 def test_results_stream_every_row_in_order_with_its_cells(make_journal: MakeJournal, monkeypatch):
-    monkeypatch.setattr(journal_module, "_READ_BATCH", 3)
+    monkeypatch.setattr(journal_reads, "_READ_BATCH", 3)
     journal = make_journal(12)
     journal.commit([(2, 1), (3, 1)], [created(2)])
     lines = list(journal.results())

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from uploader.errors import JournalWriteError, LeadupError, OutputError, ResultsWriteError
 from uploader.events import Notice, NoticeKind
-from uploader.journal import Journal, JournalWriter
+from uploader.journal import JournalWriter, RowJournal
 from uploader.journal.results import write_results
 from uploader.model import Lead
 from uploader.report import QuoteSummary, UploadReport
@@ -32,7 +32,7 @@ STOPPED_AS_ASKED = "stopped as asked; the rows not yet sent stay pending"
 
 
 async def dispatch_and_render(
-    journal: Journal,
+    journal: RowJournal,
     settings: UploadSettings,
     results_path: Path,
     control: RunControl,
@@ -82,7 +82,7 @@ async def dispatch_and_render(
 
 
 async def _render(
-    journal: Journal, results_path: Path, *, ping: bool, failure: BaseException | None
+    journal: RowJournal, results_path: Path, *, ping: bool, failure: BaseException | None
 ) -> None:
     """Write the results file; when the run is failing, say on its error where they are."""
     try:
@@ -130,7 +130,7 @@ class NothingSentYet:
 
 
 async def _dispatch(
-    journal: Journal,
+    journal: RowJournal,
     settings: UploadSettings,
     control: RunControl,
     transport: LeadTransport | None,
@@ -172,7 +172,7 @@ async def _watch(control: RunControl, pool: LeadPool) -> None:
     pool.abort(STOPPED_AS_ASKED)
 
 
-async def _pending(journal: Journal) -> AsyncIterator[Lead]:
+async def _pending(journal: RowJournal) -> AsyncIterator[Lead]:
     """Stream pending rows from the journal without blocking the event loop."""
     rows = journal.pending(FETCH_BATCH)
     while batch := await asyncio.to_thread(lambda: list(islice(rows, FETCH_BATCH))):
@@ -180,7 +180,7 @@ async def _pending(journal: Journal) -> AsyncIterator[Lead]:
             yield lead
 
 
-def _quote_of(journal: Journal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
+def _quote_of(journal: RowJournal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
     """The quote's figures from the journal; its chart and by-state file beside the results."""
     results = (result for result, _ in journal.results())
     summary = summarise(results, journal.field_values("state"), ping.min_price)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from uploader.errors import InputError, JournalError, StopRun
 from uploader.events import ColumnMap, FileRead
-from uploader.journal import Journal
+from uploader.journal import Journal, RowJournal
 from uploader.journal.results import read_results
 from uploader.model import Lead, Outcome
 from uploader.prepare.mapping import Mapping, auto_map, describe, load_mapping
@@ -88,7 +88,7 @@ def open_journal(request: UploadRequest, table: Table) -> Journal:
 
 
 async def load_unless_stopped(
-    journal: Journal,
+    journal: RowJournal,
     table: Table,
     mapping: Mapping,
     request: UploadRequest,
@@ -119,7 +119,7 @@ async def _halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.
 
 
 def load_rows(
-    journal: Journal,
+    journal: RowJournal,
     table: Table,
     mapping: Mapping,
     options: PrepareOptions,
@@ -150,7 +150,7 @@ def identity(mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None)
 
 
 def check_same_run(
-    journal: Journal, mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None
+    journal: RowJournal, mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None
 ) -> None:
     """A resume sends bodies prepared by the first run, priced the same way: refuse changes."""
     now = identity(mapping, options, ping)
@@ -182,7 +182,7 @@ def _ping_words(policy: dict[str, Any] | None) -> str:
     return f"with --ping --min-price {policy['min_price']:g}"
 
 
-def ping_of(journal: Journal, given: PingPolicy | None) -> PingPolicy | None:
+def ping_of(journal: RowJournal, given: PingPolicy | None) -> PingPolicy | None:
     """The ping-post policy a journal's run used (a retry prices rows the same way)."""
     recorded = json.loads(journal.get_meta("ping") or "null")
     if recorded is None:
@@ -196,7 +196,7 @@ def ping_of(journal: Journal, given: PingPolicy | None) -> PingPolicy | None:
     )
 
 
-def apply_fixes(journal: Journal, results_path: Any, include: frozenset[Outcome]) -> int:
+def apply_fixes(journal: RowJournal, results_path: Any, include: frozenset[Outcome]) -> int:
     """Re-prepare rejected/invalid rows from the (possibly edited) results file."""
     editable = include & EDITABLE
     if not editable:
@@ -242,7 +242,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _json_meta(journal: Journal, key: str) -> dict[str, Any]:
+def _json_meta(journal: RowJournal, key: str) -> dict[str, Any]:
     raw = journal.get_meta(key)
     if raw is None:
         raise JournalError(f"{journal.path}: the upload's record has no {key!r} entry")
@@ -252,7 +252,7 @@ def _json_meta(journal: Journal, key: str) -> dict[str, Any]:
     return value
 
 
-def _mapping_from_meta(journal: Journal) -> Mapping:
+def _mapping_from_meta(journal: RowJournal) -> Mapping:
     raw = _json_meta(journal, "mapping")
     return Mapping(
         fields={int(k): v for k, v in raw["fields"].items()},

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from uploader.errors import JournalError, JournalMismatch, JournalWriteError, UsageError
 from uploader.events import Notice, NoticeKind, RowsLoaded, RunFinished
-from uploader.journal import Journal
+from uploader.journal import Journal, RowJournal
 from uploader.model import Outcome
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
@@ -206,7 +206,7 @@ def _not_resent(counts: dict[Outcome, int], wanted: frozenset[Outcome]) -> list[
 
 
 def _remember(
-    journal: Journal, settings: UploadSettings, results_path: Path, notes: list[str]
+    journal: RowJournal, settings: UploadSettings, results_path: Path, notes: list[str]
 ) -> None:
     """What this upload created, for the memory that spans results files (run/memory.py)."""
     if not journal.loaded:
@@ -218,7 +218,7 @@ def _remember(
         notes.append(f"could not record what was created in {memory_path()}: {exc}")
 
 
-def _recover(journal: Journal, settings: UploadSettings) -> list[str]:
+def _recover(journal: RowJournal, settings: UploadSettings) -> list[str]:
     """Settle the rows a dead run left in flight; what to tell the person about it."""
     resend = settings.retry.retry_unsafe
     recovered = journal.recover_in_flight(resend=resend)
@@ -230,7 +230,7 @@ def _recover(journal: Journal, settings: UploadSettings) -> list[str]:
     return [f"{recovered} rows were being sent when the last run stopped: {fate}"]
 
 
-def _announce(control: RunControl, journal: Journal, resumed: bool, notes: list[str]) -> None:
+def _announce(control: RunControl, journal: RowJournal, resumed: bool, notes: list[str]) -> None:
     counts = journal.counts()
     path = Path(journal.input_name)
     control.emit(RowsLoaded(path, to_send=journal.pending_count(), counts=counts, resumed=resumed))
