@@ -8,7 +8,10 @@ keeps are the SQLite one's (uploader/journal/store.py):
   request leaves, so a crash never hides a request that may have been applied;
 - `commit` refuses (and commits nothing) when a final row would be marked in flight, a
   `created` row would change, or a PENDING result would reopen a final row;
-- a returned commit survives a power cut.
+- a returned commit survives a power cut;
+- rows reserved in flight whose results are not yet durable stay within 2 x --concurrency
+  (the caller's bound: `JournalWriter.unsettled`), so that is all a crash can leave
+  `unknown` (DECISIONS, "Outages and crashes").
 
 Opening is each implementation's own (`Journal.open`/`Journal.open_existing` take a path);
 from then on callers see only this protocol.
@@ -23,6 +26,8 @@ from typing import Any, Protocol
 from uploader.model import Lead, Outcome, RowResult
 
 # (row, attempt) or (row, attempt, extra): a mark in flight; `extra` is a ping's figures.
+# Attempt 0 reserves the row before its first attempt and counts no attempt (the pool
+# reserves rows a batch at a time); `recover_in_flight` counts it for a row left so.
 Mark = tuple[int, int] | tuple[int, int, dict[str, Any] | None]
 
 

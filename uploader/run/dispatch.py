@@ -172,12 +172,11 @@ async def _watch(control: RunControl, pool: LeadPool) -> None:
     pool.abort(STOPPED_AS_ASKED)
 
 
-async def _pending(journal: RowJournal) -> AsyncIterator[Lead]:
-    """Stream pending rows from the journal without blocking the event loop."""
+async def _pending(journal: RowJournal) -> AsyncIterator[list[Lead]]:
+    """Stream pending rows from the journal, a batch at a time, without blocking the loop."""
     rows = journal.pending(FETCH_BATCH)
     while batch := await asyncio.to_thread(lambda: list(islice(rows, FETCH_BATCH))):
-        for lead in batch:
-            yield lead
+        yield batch
 
 
 def _quote_of(journal: RowJournal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
