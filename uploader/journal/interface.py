@@ -45,6 +45,11 @@ class RowJournal(Protocol):
     def loaded(self) -> bool:
         """Every input row is in the journal (the load finished)."""
 
+    @property
+    def sending_began(self) -> bool:
+        """The run's identity is saved (`save_identity` or `mark_loaded`): rows may have been
+        sent, so the journal is resumed even when its load never finished."""
+
     def get_meta(self, key: str) -> str | None:
         """A value stored with `set_meta`, `mark_loaded` or `save_identity`."""
 

@@ -63,6 +63,7 @@ class Journal(SqliteRows):
         self.input_name = meta["input_name"]
         self.columns = tuple(json.loads(meta["columns"]))
         self._loaded = meta.get("loaded") == "1"
+        self._sending_began = self._loaded or meta.get("sending") == "1"
 
     # -- opening -------------------------------------------------------------------------
 
@@ -78,12 +79,13 @@ class Journal(SqliteRows):
     ) -> Journal:
         """Create the journal, or reopen it to resume, refusing one made from other input.
 
-        A journal whose load (phase 1) never finished is made afresh: nothing was sent
-        from it, so there is nothing to keep, whatever input it was made from.
+        A journal whose load never finished and whose sending never began is made afresh:
+        nothing was sent from it, so there is nothing to keep, whatever input it was made
+        from. One cut short after sending began is kept, as a loaded one is, to resume.
         """
         if path.exists() and not restart:
             journal = cls._open_file(path, hint=_RESTART_HINT)
-            if journal is not None and journal.loaded:
+            if journal is not None and (journal.loaded or journal.sending_began):
                 try:
                     journal._check_fits(input_sha256, input_name, tuple(columns))
                 except BaseException:
@@ -197,7 +199,15 @@ class Journal(SqliteRows):
         """Store the run's identity before its first row is sent (the load may still be
         running): a resume of a journal cut short while loading must share it."""
         with self._tx() as db:
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", identity.items())
+            db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*identity.items(), ("sending", "1")]
+            )
+        self._sending_began = True
+
+    @property
+    def sending_began(self) -> bool:
+        """The run's identity is saved: rows may have been sent, loaded or not."""
+        return self._sending_began
 
     def mark_loaded(self, identity: dict[str, str] | None = None) -> None:
         """Record that phase 1 finished, with the run's identity (mapping, options, ping
@@ -208,7 +218,7 @@ class Journal(SqliteRows):
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [*(identity or {}).items(), ("loaded", "1")],
             )
-        self._loaded = True
+        self._loaded = self._sending_began = True
 
     # -- phase 1 -------------------------------------------------------------------------
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from itertools import islice
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -16,18 +15,18 @@ from uploader.errors import JournalWriteError, LeadupError, OutputError, Results
 from uploader.events import Notice, NoticeKind
 from uploader.journal import JournalWriter, RowJournal
 from uploader.journal.results import write_results
-from uploader.model import Lead
+from uploader.model import Outcome
 from uploader.report import QuoteSummary, UploadReport
 from uploader.run.control import RunControl
 from uploader.run.progress import ProgressReporter
 from uploader.run.quote import save_quote, summarise
+from uploader.run.streaming import BackgroundLoad, pending_pages
 from uploader.send.flow import FlowControl
 from uploader.send.pool import LeadPool
 from uploader.send.sender import RowSender, SendStats
 from uploader.send.transport import HttpTransport, LeadTransport
 from uploader.settings import PingPolicy, UploadSettings
 
-FETCH_BATCH = 500  # pending rows read from the journal at a time
 STOPPED_AS_ASKED = "stopped as asked; the rows not yet sent stay pending"
 
 
@@ -40,19 +39,29 @@ async def dispatch_and_render(
     started: float,
     notes: list[str],
     transport: LeadTransport | None = None,
+    loading: BackgroundLoad | None = None,
+    counts: Mapping[Outcome, int] | None = None,
 ) -> UploadReport:
     """Send what is pending, then render the results file (always) and report.
 
-    `transport` replaces the HTTP one (tests use an in-memory transport).
+    `loading`: the load still running (the pool follows it); `counts`: every row's outcome
+    now, rows not yet loaded as pending. `transport` replaces the HTTP one (tests use an
+    in-memory transport).
     """
     stats = SendStats()
     finished, stopped = 0, ""
     failure: BaseException | None = None
     try:
-        if journal.pending_count():
-            stats, finished, stopped = await _dispatch(journal, settings, control, transport)
+        if loading is not None or journal.pending_count():
+            stats, finished, stopped = await _dispatch(
+                journal, settings, control, transport, loading, counts or journal.counts()
+            )
+        if loading is not None:
+            await loading.wait()  # the rows after a stop are loaded too (not after Ctrl-C)
     except BaseException as exc:
         failure = exc
+        if loading is not None:
+            await loading.abandon()  # the journal must not close under the loader
         raise
     finally:
         # Also when cancelled or failing: the results file always reflects the journal. A
@@ -134,6 +143,8 @@ async def _dispatch(
     settings: UploadSettings,
     control: RunControl,
     transport: LeadTransport | None,
+    loading: BackgroundLoad | None,
+    counts: Mapping[Outcome, int],
 ) -> tuple[SendStats, int, str]:
     """The worker pool over the journal's pending rows: (request counts, rows done, stop why)."""
     stopping = asyncio.Event()
@@ -143,7 +154,9 @@ async def _dispatch(
                 HttpTransport(settings.api, pool_size=settings.concurrency)
             )
         writer = await stack.enter_async_context(JournalWriter(journal))
-        progress = await stack.enter_async_context(ProgressReporter(journal.counts(), control.emit))
+        progress = await stack.enter_async_context(ProgressReporter(counts, control.emit))
+        if loading is not None:
+            loading.on_held = progress.held_back
         flow = FlowControl(settings, stopping=stopping, notify=control.emit)
         sender = RowSender(transport, flow, writer, settings)
         pool = LeadPool(
@@ -156,7 +169,8 @@ async def _dispatch(
         )
         watcher = asyncio.create_task(_watch(control, pool), name="leadup-stop-watch")
         try:
-            await pool.run(_pending(journal))  # JournalWriteError: exit 3, resumable
+            pages = pending_pages(journal) if loading is None else loading.pending(journal)
+            await pool.run(pages)  # JournalWriteError: exit 3, resumable
         finally:
             watcher.cancel()
     if pool.stopped:
@@ -170,13 +184,6 @@ async def _watch(control: RunControl, pool: LeadPool) -> None:
     pool.stop(STOPPED_AS_ASKED)
     await control.aborting.wait()
     pool.abort(STOPPED_AS_ASKED)
-
-
-async def _pending(journal: RowJournal) -> AsyncIterator[list[Lead]]:
-    """Stream pending rows from the journal, a batch at a time, without blocking the loop."""
-    rows = journal.pending(FETCH_BATCH)
-    while batch := await asyncio.to_thread(lambda: list(islice(rows, FETCH_BATCH))):
-        yield batch
 
 
 def _quote_of(journal: RowJournal, ping: PingPolicy, results_path: Path) -> QuoteSummary:

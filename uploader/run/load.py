@@ -9,7 +9,8 @@ import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from uploader.errors import InputError, JournalError, StopRun
 from uploader.events import ColumnMap, FileRead
 from uploader.journal import Journal, RowJournal
 from uploader.journal.results import read_results
-from uploader.model import Lead, Outcome
+from uploader.model import Lead, Outcome, RowResult
 from uploader.prepare.mapping import Mapping, auto_map, describe, load_mapping
 from uploader.prepare.normalise import Preparer
 from uploader.read import Table, open_table
@@ -37,7 +38,7 @@ async def read_and_map(
 
     A stop asked while the file is opened (its first pass hashes every byte) ends it at once.
     """
-    async with _halted_by(stopping) as halt:
+    async with halted_by(stopping) as halt:
         table = await asyncio.to_thread(open_table, request.input_path, request.read, halt=halt)
     mapping = map_columns(table, request.mapping_path)
     return table, mapping, file_read(table, mapping)
@@ -87,22 +88,8 @@ def open_journal(request: UploadRequest, table: Table) -> Journal:
     )
 
 
-async def load_unless_stopped(
-    journal: RowJournal,
-    table: Table,
-    mapping: Mapping,
-    request: UploadRequest,
-    stopping: asyncio.Event,
-) -> None:
-    """Run phase 1 on a thread; a stop asked meanwhile ends it within a read of the file."""
-    async with _halted_by(stopping) as halt:
-        await asyncio.to_thread(
-            load_rows, journal, table, mapping, request.prepare, request.settings.ping, halt
-        )
-
-
 @contextlib.asynccontextmanager
-async def _halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.Event]:
+async def halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.Event]:
     """A thread's view of the run's stop request: set as soon as `stopping` is."""
     halt = threading.Event()
     if stopping is None:
@@ -118,6 +105,17 @@ async def _halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.
         watcher.cancel()
 
 
+def scan_rows(table: Table, halt: threading.Event | None = None) -> int:
+    """Read the whole file once (decode, split into rows and cells, check every row's shape)
+    and count its data rows: a file broken anywhere, even at its last row, raises InputError
+    here, before anything is sent. `halt` ends it within a block of the file (StopRun)."""
+    rows = 0
+    for chunk in table.chunks(halt):
+        rows += len(chunk)
+    _check_unchanged(table)
+    return rows
+
+
 def load_rows(
     journal: RowJournal,
     table: Table,
@@ -125,19 +123,53 @@ def load_rows(
     options: PrepareOptions,
     ping: PingPolicy | None,
     halt: threading.Event | None = None,
+    *,
+    after: int | None = None,
+    on_chunk: Callable[[Counter[Outcome]], None] | None = None,
 ) -> None:
-    """Every row into the journal, pending or already final; nothing is sent. `halt` ends it
-    at the next chunk (StopRun)."""
+    """Every row into the journal, pending or already final, chunk by chunk. `halt` ends it
+    at the next chunk (StopRun).
+
+    `after`: the rows up to it are in the journal already (a load cut short after sending
+    began): they are prepared again only so that duplicates of them are still found.
+    `on_chunk(outcomes of the rows held back)` follows every chunk added.
+    """
     # Keys are derived when rows are sent (Journal.pending): the load stays lean.
     preparer = Preparer(mapping, table.columns, options, table.sha256, with_keys=False)
     for chunk in table.chunks(halt):
         if halt is not None and halt.is_set():
-            raise StopRun(f"stopped while reading {table.path}; nothing was sent")
-        journal.add(preparer.prepare(chunk))
+            raise StopRun(f"stopped while reading {table.path}")
+        _check_unchanged(table)  # before its rows are added: they may be the new content's
+        if chunk.empty:
+            continue
+        entries = preparer.prepare(chunk)
+        if after is not None:
+            kept = [entry for entry in entries if entry[0].row > after]
+            if not kept:
+                continue
+            entries = iter(kept)
+        held: Counter[Outcome] = Counter()
+        journal.add(_counting(entries, held))
+        if on_chunk is not None:
+            on_chunk(held)
+    _check_unchanged(table)
+    journal.mark_loaded(identity(mapping, options, ping))
+
+
+def _counting(
+    entries: Iterator[tuple[Lead | RowResult, list[str]]], held: Counter[Outcome]
+) -> Iterator[tuple[Lead | RowResult, list[str]]]:
+    """The entries as they are, counting the rows held back (invalid, skipped) by outcome."""
+    for entry in entries:
+        if type(entry[0]) is not Lead:
+            held[entry[0].outcome] += 1  # type: ignore[union-attr]
+        yield entry
+
+
+def _check_unchanged(table: Table) -> None:
     if table.changed_since_opened():
         # Someone (a vendor's slow upload, an editor) rewrote the file while it was read.
         raise InputError("the file changed while it was being read; try again", path=table.path)
-    journal.mark_loaded(identity(mapping, options, ping))
 
 
 def identity(mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None) -> dict[str, str]:

@@ -33,7 +33,7 @@ from uploader.run.load import (
     EDITABLE,
     apply_fixes,
     check_same_run,
-    load_unless_stopped,
+    halted_by,
     open_journal,
     ping_of,
     read_and_map,
@@ -42,6 +42,7 @@ from uploader.run.lock import OutputLock
 from uploader.run.memory import earlier_uploads, memory_path, remember
 from uploader.run.next_steps import next_steps
 from uploader.run.request import UploadRequest, journal_path_for
+from uploader.run.streaming import BackgroundLoad, start_loading
 from uploader.send.transport import LeadTransport
 from uploader.settings import UploadSettings
 from uploader.text import plural
@@ -79,27 +80,31 @@ async def upload(
             except JournalMismatch as exc:
                 raise explain_mismatch(exc, request) from None
             try:
-                if not journal.loaded:
-                    earlier = earlier_uploads(table.sha256, request.settings.api.base_url)
-                    refuse_sending_again(earlier, request)
-                resumed = journal.loaded
+                resumed = journal.sending_began  # loaded, or cut short after sending began
                 if resumed:
                     check_same_run(journal, mapping, request.prepare, request.settings.ping)
                     notes.extend(_recover(journal, request.settings))
                 else:
-                    await load_unless_stopped(journal, table, mapping, request, control.stopping)
-                finished_before = resumed and not journal.pending_count()
-                _announce(control, journal, resumed, notes)
-                stage.sending()
-                report = await dispatch_and_render(
-                    journal,
-                    request.settings,
-                    results_path,
-                    control,
-                    started=started,
-                    notes=notes,
-                    transport=transport,
-                )
+                    earlier = earlier_uploads(table.sha256, request.settings.api.base_url)
+                    refuse_sending_again(earlier, request)
+                async with halted_by(control.stopping) as halt:
+                    loading = None
+                    if not journal.loaded:  # scan it whole, then load while sending
+                        loading = await start_loading(journal, table, mapping, request, halt)
+                    finished_before = journal.loaded and not journal.pending_count()
+                    counts = _announce(control, journal, resumed, notes, loading)
+                    stage.sending()
+                    report = await dispatch_and_render(
+                        journal,
+                        request.settings,
+                        results_path,
+                        control,
+                        started=started,
+                        notes=notes,
+                        transport=transport,
+                        loading=loading,
+                        counts=counts,
+                    )
             finally:
                 _remember(journal, request.settings, results_path, notes)
                 journal.close()
@@ -230,12 +235,23 @@ def _recover(journal: RowJournal, settings: UploadSettings) -> list[str]:
     return [f"{recovered} rows were being sent when the last run stopped: {fate}"]
 
 
-def _announce(control: RunControl, journal: RowJournal, resumed: bool, notes: list[str]) -> None:
+def _announce(
+    control: RunControl,
+    journal: RowJournal,
+    resumed: bool,
+    notes: list[str],
+    loading: BackgroundLoad | None = None,
+) -> dict[Outcome, int]:
+    """RowsLoaded and the notes; every row's outcome now (rows not yet loaded: pending)."""
     counts = journal.counts()
+    if loading is not None:
+        counts[Outcome.PENDING] += max(0, loading.total_rows - sum(counts.values()))
     path = Path(journal.input_name)
-    control.emit(RowsLoaded(path, to_send=journal.pending_count(), counts=counts, resumed=resumed))
+    to_send = counts[Outcome.PENDING]
+    control.emit(RowsLoaded(path, to_send=to_send, counts=counts, resumed=resumed))
     for note in notes:
         control.emit(Notice(NoticeKind.NOTE, note))
+    return counts
 
 
 def refuse_overwriting_input(input_path: Path, results_path: Path) -> None:
