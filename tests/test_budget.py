@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from uploader.send.budget import BudgetSpent, UnknownBudget
+from uploader.send.budget import BudgetClosed, BudgetSpent, UnknownBudget
 
 
 async def test_a_freed_place_goes_to_the_first_waiting_post_only() -> None:
@@ -50,3 +50,16 @@ async def test_spending_the_budget_wakes_every_waiting_post_to_fail() -> None:
     for w in waiting:
         with pytest.raises(BudgetSpent):
             await w
+
+
+async def test_closing_the_budget_on_a_stop_ends_every_wait() -> None:
+    budget = UnknownBudget(1)
+    await budget.reserve()
+    waiting = [asyncio.ensure_future(budget.reserve()) for _ in range(2)]
+    await asyncio.sleep(0)
+    budget.close()
+    for w in waiting:
+        with pytest.raises(BudgetClosed):
+            await w
+    with pytest.raises(BudgetClosed):
+        await budget.reserve()

@@ -16,6 +16,10 @@ class BudgetSpent(Exception):
     """`limit` rows of this run ended unknown: nothing more may be sent."""
 
 
+class BudgetClosed(Exception):
+    """The run is stopping: nobody waits for a place any more."""
+
+
 class UnknownBudget:
     """Places for posts that may end unknown; see the module docstring."""
 
@@ -29,6 +33,7 @@ class UnknownBudget:
         # them, not all (with --concurrency above the limit, waking all cost more CPU per
         # row than the rest of the pool's bookkeeping).
         self._waiting: deque[asyncio.Future[None]] = deque()
+        self.closed = False
 
     def __repr__(self) -> str:
         return f"<UnknownBudget unknown={self.unknown} out={self.out} limit={self.limit}>"
@@ -42,6 +47,8 @@ class UnknownBudget:
         while True:
             if self.spent:
                 raise BudgetSpent
+            if self.closed:
+                raise BudgetClosed
             if self.unknown + self.out < self.limit and not self._waiting:
                 self.out += 1
                 return
@@ -55,7 +62,7 @@ class UnknownBudget:
                 elif woken.done() and not woken.cancelled():
                     self._wake_one()  # the place it was woken for goes to the next in line
                 raise
-            if not self.spent and self.unknown + self.out < self.limit:
+            if not self.spent and not self.closed and self.unknown + self.out < self.limit:
                 self.out += 1
                 self._wake_one()  # more places may be free (several releases at once)
                 return
@@ -69,6 +76,11 @@ class UnknownBudget:
             self._wake_all()
         else:
             self._wake_one()
+
+    def close(self) -> None:
+        """The run stops: every post waiting for a place raises BudgetClosed."""
+        self.closed = True
+        self._wake_all()
 
     def charge(self) -> None:
         """A row ended unknown after its place was given back (a retried unsafe attempt)."""

@@ -79,6 +79,7 @@ class LeadPool:
         if not self._stopping.is_set():
             self.stopped = reason
             self._stopping.set()
+            self._sender.stop_waiting()
 
     def abort(self, reason: str) -> None:
         """Stop now: requests out are cancelled and recorded unknown."""

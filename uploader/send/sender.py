@@ -112,6 +112,10 @@ class RowSender:
             f"overloaded={s.overloaded} {self._flow!r}>"
         )
 
+    def stop_waiting(self) -> None:
+        """The run stops: waits that do not watch the stop themselves end now."""
+        self._flow.stop_waiting()
+
     async def send(self, lead: Lead, tries: RowAttempts) -> RowResult:
         """One row: its post (ping first, in ping-post mode) until a final result.
 
