@@ -28,7 +28,7 @@ from uploader.errors import JournalError, JournalMismatch, JournalWriteError
 from uploader.journal import schema as jdb
 from uploader.journal.interface import Mark
 from uploader.journal.reads import FIRST_ROW, SqliteRows
-from uploader.model import Lead, Outcome, RowResult, idempotency_key
+from uploader.model import JsonBody, Lead, Outcome, RowResult, idempotency_key
 
 __all__ = ["Journal"]
 
@@ -300,7 +300,9 @@ class Journal(SqliteRows):
                 return
             sha = self.input_sha256
             for row, payload, key in page:
-                yield Lead(row, jdb.decode(payload), key or idempotency_key(sha, row))
+                body = JsonBody(jdb.decode(payload))
+                body.encoded = payload.encode()  # sent as it was stored: encoded once
+                yield Lead(row, body, key or idempotency_key(sha, row))
             last = page[-1][0]
 
     def pending_count(self) -> int:

@@ -20,6 +20,7 @@ import aiohttp
 
 from uploader import __version__
 from uploader.errors import MaybeSent, NotSent
+from uploader.model import JsonBody
 from uploader.settings import ApiSettings, redact
 
 USER_AGENT = f"leadup/{__version__} (+aiohttp/{aiohttp.__version__})"
@@ -108,7 +109,10 @@ class HttpTransport:
         """`maybe` ends the reason of a failure after sending (what it may have done)."""
         if self._session is None:
             raise RuntimeError("HttpTransport used outside `async with`")
-        data = json.dumps(payload, ensure_ascii=False).encode()
+        if type(payload) is JsonBody:
+            data = payload.encoded  # the journal's own bytes: encoded once, at the load
+        else:
+            data = json.dumps(payload, ensure_ascii=False).encode()
         error: NotSent | MaybeSent
         try:
             async with asyncio.timeout(None) as deadline:
