@@ -20,7 +20,7 @@ from tests.support.cli import KEY, SECRET
 from tests.support.leads import lead_rows, results_of, write_csv
 from tests.support.sandbox import running_sandbox, upload
 from uploader import events, run
-from uploader.errors import InputError
+from uploader.errors import InputError, UsageError
 from uploader.model import Outcome
 from uploader.run import default_results_path, journal_path_for
 from uploader.sandbox import SandboxConfig, sandbox_in_thread
@@ -150,3 +150,33 @@ async def _resume(path: Path, url: str) -> run.UploadReport:
 def _sending_began(path: Path) -> bool:
     with sqlite3.connect(journal_path_for(default_results_path(path))) as db:
         return bool(db.execute("SELECT 1 FROM meta WHERE key = 'sending'").fetchall())
+
+
+async def test_a_stop_while_the_file_streams_in_remembers_what_was_created(
+    tmp_path: Path,
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", lead_rows(3000))
+    control = run.RunControl()
+
+    def stop_once_created(event: events.Event) -> None:
+        if isinstance(event, events.RowsFinished) and any(
+            r.outcome is Outcome.CREATED for r in event.results
+        ):
+            control.stop()
+
+    control.subscribe(stop_once_created)
+    async with running_sandbox() as sb:
+        first = await upload(path, sb, read=ReadOptions(chunk_rows=5), control=control)
+        assert first.stopped and sb.state.leads
+        with sqlite3.connect(journal_path_for(default_results_path(path))) as db:
+            loaded = db.execute("SELECT value FROM meta WHERE key = 'loaded'").fetchone()
+        assert loaded == ("0",)  # stopped while the file was still streaming in
+        # The same content to another results file: refused, it would pay twice.
+        with pytest.raises(UsageError, match="already created"):
+            await upload(path, sb, output_path=tmp_path / "other.csv")
+        # The same command resumes: the load goes on after its last row.
+        done = await upload(path, sb, read=ReadOptions(chunk_rows=5))
+        assert not sb.state.keys_created_twice()
+    lines = results_of(default_results_path(path))
+    assert [int(line["row"]) for line in lines] == list(range(2, 3002))
+    assert {line["outcome"] for line in lines} == {"created"} and done.exit_code == 0

@@ -213,8 +213,9 @@ def _not_resent(counts: dict[Outcome, int], wanted: frozenset[Outcome]) -> list[
 def _remember(
     journal: RowJournal, settings: UploadSettings, results_path: Path, notes: list[str]
 ) -> None:
-    """What this upload created, for the memory that spans results files (run/memory.py)."""
-    if not journal.loaded:
+    """What this upload created, for the memory that spans results files (run/memory.py);
+    also when it stopped while the file was still being read (rows may have been created)."""
+    if not journal.sending_began:
         return
     created = journal.counts()[Outcome.CREATED]
     try:
