@@ -171,6 +171,11 @@ async def _dispatch(
         try:
             pages = pending_pages(journal) if loading is None else loading.pending(journal)
             await pool.run(pages)  # JournalWriteError: exit 3, resumable
+            if loading is not None and loading.finished:
+                # Rows held back while the progress was being set up were not told: the
+                # last snapshot counts from the journal itself.
+                await writer.flush()
+                progress.recount(await asyncio.to_thread(journal.counts))
         finally:
             watcher.cancel()
     if pool.stopped:

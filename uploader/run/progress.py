@@ -65,6 +65,11 @@ class ProgressReporter:
             self._counts[Outcome.PENDING] -= n
             self._counts[outcome] += n
 
+    def recount(self, counts: Mapping[Outcome, int]) -> None:
+        """Every row's outcome as the journal has it (after a load that ran alongside)."""
+        self._counts = Counter({o: n for o, n in counts.items() if n})
+        self._total = sum(self._counts.values())
+
     def flush(self) -> None:
         """Emit what gathered since the last tick, and a snapshot."""
         if self._batch:
