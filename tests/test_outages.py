@@ -33,15 +33,19 @@ DEFAULTS = UploadSettings(api=ApiSettings(Credentials(token="t"), base_url="http
 class MemoryLog:
     """The journal's two duties, in memory: marks in flight, results recorded."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.marks: list[tuple[int, int]] = []
         self.results: dict[int, RowResult] = {}
         self.unsettled = 0  # rows reserved without a result yet
+        self.limit = limit  # what a crash may leave unknown: 2 x concurrency
+        self.most_unsettled = 0
         self._settled = asyncio.Event()
 
     async def reserve(self, rows: list[int]) -> None:
         self.marks.extend((row, 0) for row in rows)
         self.unsettled += len(rows)
+        self.most_unsettled = max(self.most_unsettled, self.unsettled)
+        assert self.unsettled <= self.limit, "more rows in flight than a crash may leave unknown"
 
     async def settling(self) -> None:
         self._settled.clear()
@@ -61,7 +65,7 @@ async def send_all(
     transport: MemoryTransport, rows: int, settings: UploadSettings = DEFAULTS
 ) -> tuple[MemoryLog, LeadPool, list[Event], float]:
     """Every row through a pool with `settings`; (log, pool, events, loop seconds taken)."""
-    log, seen = MemoryLog(), []
+    log, seen = MemoryLog(limit=2 * settings.concurrency), []
     stopping = asyncio.Event()
     flow = FlowControl(settings, stopping=stopping, notify=seen.append)
     sender = RowSender(transport, flow, log, settings)
@@ -90,6 +94,7 @@ async def test_default_options_finish_through_30_percent_503s() -> None:
     log, pool, seen, took_s = await send_all(transport, 1000)
     assert outcomes(log) == {Outcome.CREATED: 1000} and not pool.stopped
     assert not api.keys_created_twice() and len(api.created) == 1000
+    assert log.most_unsettled == 2 * DEFAULTS.concurrency  # the bound is used, never passed
     lowered = [e for e in seen if isinstance(e, Notice) and e.kind is NoticeKind.RATE_LOWERED]
     assert lowered and all("503" in e.message for e in lowered)
     assert not [e for e in seen if isinstance(e, Notice) and e.kind is NoticeKind.PAUSED]
