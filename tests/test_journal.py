@@ -452,6 +452,35 @@ async def test_a_failed_commit_fails_every_waiter_and_stops_the_writer(make_jour
     assert journal.pending_count() == 7  # row 3 shared the refused group: not in flight
 
 
+async def test_reservations_commit_with_the_results_recorded_before_them(
+    make_journal: MakeJournal, monkeypatch: pytest.MonkeyPatch
+):
+    journal = make_journal(40)
+    groups: list[tuple[list[tuple[int, int, object]], list[int]]] = []
+    real_commit = journal.commit
+
+    def spying_commit(in_flight, results):
+        real_commit(in_flight, results)
+        groups.append((list(in_flight), [r.row for r in results]))
+
+    monkeypatch.setattr(journal, "commit", spying_commit)
+    first, second = sendable(40)[:8], sendable(40)[8:16]
+    async with JournalWriter(journal) as writer:
+        await writer.reserve(first)
+        assert writer.unsettled == 8
+        assert {journal.result_of(r).error for r in first} == {journal_db.IN_FLIGHT_NOTE}
+        for row in first[:5]:
+            writer.record(created(row))
+        assert writer.unsettled == 3  # counted when recorded: durable with the next commit
+        await writer.reserve(second)  # one commit: the 5 results ride on it
+        assert groups[-1] == ([(r, 0, None) for r in second], first[:5])
+        assert all(journal.result_of(r) == created(r) for r in first[:5])
+    assert journal.result_of(first[5]).outcome is Outcome.PENDING  # still in flight
+    journal.recover_in_flight(resend=False)
+    left = journal.result_of(first[5])
+    assert left.outcome is Outcome.UNKNOWN and left.attempts == 1  # the reserved attempt
+
+
 async def test_results_queued_before_exit_are_committed(make_journal: MakeJournal):
     journal = make_journal(10)
     with pytest.raises(RuntimeError, match="boom"):
