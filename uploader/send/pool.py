@@ -23,7 +23,9 @@ from uploader.send.sender import RowAttempts, RowSender, stopped_result
 class RowLog(Protocol):
     """Where rows are reserved and results go (the journal's group-committing writer)."""
 
-    unsettled: int  # rows reserved whose results are not yet durable
+    # Rows reserved without a result recorded; a result recorded is durable no later than
+    # the next reservation's commit, so this bounds what a crash may leave in flight.
+    unsettled: int
 
     async def reserve(self, rows: Sequence[int]) -> None:
         """Mark rows in flight before their first attempt; return once that is durable."""
@@ -153,7 +155,7 @@ class LeadPool:
                     return
                 wanted = min(least, len(batch) - start)
                 while limit - self._log.unsettled < wanted:
-                    await self._log.settling()
+                    await self._log.settling()  # a result was recorded: room again
                 end = start + min(limit - self._log.unsettled, len(batch) - start)
                 await self._reserve(batch[start:end], queue)
                 start = end
