@@ -1,11 +1,12 @@
 # Two commands set everything up on a machine that has only Python:
 #   make demo   creates .venv, installs leadup, uploads sample_data/leads.csv to the embedded sandbox
 #   make test   installs the test dependencies and runs the whole suite
+# and `make web` serves the web page on the embedded sandbox (open the link it prints).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test check lint bench fuzz clean
+.PHONY: demo web test check lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,11 @@ demo: $(VENV)/.installed
 	$(BIN)/leadup upload sample_data/leads.csv --sandbox --restart --resend-created --rate 40 \
 		--output build/demo/leads.results.csv || [ $$? -eq 1 ]
 	@echo "demo: results in build/demo/leads.results.csv"
+
+# The web page (leadup web) over a fresh embedded sandbox; Ctrl-C stops it (runs stop gracefully).
+WEB_PORT ?= 8765
+web: $(VENV)/.installed
+	$(BIN)/leadup web --sandbox --port $(WEB_PORT) --workspace build/web
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -n auto

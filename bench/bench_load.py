@@ -149,9 +149,9 @@ def _measure(mode: str, path: str) -> dict[str, float]:
     from python_calamine import CalamineWorkbook
 
     from uploader.model import Lead
-    from uploader.prepare.mapping import auto_map
     from uploader.prepare.normalise import Preparer
     from uploader.read import open_table
+    from uploader.run.load import map_columns
     from uploader.settings import PrepareOptions, ReadOptions
 
     rows = leads = 0
@@ -160,8 +160,8 @@ def _measure(mode: str, path: str) -> dict[str, float]:
         rows = len(pd.read_csv(path, dtype=str))
     elif mode == "leadup":  # CSV or Excel: what leadup's load phase does, less the journal
         table = open_table(Path(path), ReadOptions())
-        preparer = Preparer(  # as uploader.run.upload._load makes it
-            auto_map(table.columns), table.columns, PrepareOptions(), table.sha256, with_keys=False
+        preparer = Preparer(  # as uploader.run.load makes it: columns judged on a sample too
+            map_columns(table, None), table.columns, PrepareOptions(), table.sha256, with_keys=False
         )
         for chunk in table.chunks():
             for result, _cells in preparer.prepare(chunk):

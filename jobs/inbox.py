@@ -1,8 +1,9 @@
 """The inbox folder: which files are complete and ready, hashing, and collision-safe archiving.
 
-Vendors upload slowly, over shares and SFTP, so a file is only taken once it has not been
-modified for `settle_s` seconds; partial names (`.part`, `.tmp`, dotfiles, Excel's `~$` owner
-files) are never taken at all.
+Vendors upload slowly, over shares and SFTP, so a file is only taken once a later look finds
+it as it was first seen (size, mtime, inode) at least `settle_s` after that first sighting
+(`jobs.sightings`), and its mtime is that old too; partial names (`.part`, `.tmp`, dotfiles,
+Excel's `~$` owner files) are never taken at all.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from jobs.sightings import Look, Sightings
 from uploader.run import default_results_path, journal_path_for
 
 # Suffixes that upload tools give a file while it is still being written.
@@ -29,6 +31,8 @@ class InboxFile:
     path: Path
     size_bytes: int
     mtime_s: float  # seconds since the epoch
+    look: Look  # size, mtime and inode: what must not change across the settle window
+    first_seen_s: float = 0.0  # when a run first saw it as `look` (the job's clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,14 @@ def matches(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
 
 
-def scan_inbox(inbox: Path, patterns: Iterable[str], *, settle_s: float, now_s: float) -> InboxScan:
-    """Sort the inbox's matching files into ready and waiting; `now_s` is the caller's clock."""
+def scan_inbox(
+    inbox: Path, patterns: Iterable[str], *, settle_s: float, now_s: float, sightings: Sightings
+) -> InboxScan:
+    """Sort the inbox's matching files into ready and waiting; `now_s` is the caller's clock.
+
+    Ready: unchanged since a sighting at least `settle_s` ago, and modified that long ago.
+    `settle_s = 0` takes a file at first sight (the runner still checks it around the hash).
+    """
     patterns = tuple(patterns)
     ready: list[InboxFile] = []
     waiting: list[InboxFile] = []
@@ -66,21 +76,39 @@ def scan_inbox(inbox: Path, patterns: Iterable[str], *, settle_s: float, now_s: 
                 stat = entry.stat()
             except FileNotFoundError:  # moved away between listing and stat
                 continue
-            seen = InboxFile(Path(entry.path), stat.st_size, stat.st_mtime)
-            settled = now_s - stat.st_mtime >= settle_s
-            (ready if settled else waiting).append(seen)
+            look = _look(stat)
+            first_seen_s = sightings.first_seen(entry.name, look, now_s)
+            seen = InboxFile(Path(entry.path), stat.st_size, stat.st_mtime, look, first_seen_s)
+            settled = min(now_s - first_seen_s, now_s - stat.st_mtime) >= settle_s
+            (ready if settle_s == 0 or settled else waiting).append(seen)
+    sightings.keep_only([f.path.name for f in (*ready, *waiting)])
     ready.sort(key=lambda f: (f.mtime_s, f.path.name))
     waiting.sort(key=lambda f: (f.mtime_s, f.path.name))
     return InboxScan(tuple(ready), tuple(waiting))
 
 
+def second_look_in(
+    scan: InboxScan, settle_s: float, now_s: float, *, at_most_s: float
+) -> float | None:
+    """Seconds until every waiting file, if unchanged meanwhile, is due for the look that
+    takes it; None when none is due within `at_most_s` (nor `settle_s`: a modification time
+    ahead of the clock is not waited for)."""
+    due = [max(f.first_seen_s, f.mtime_s) + settle_s - now_s for f in scan.waiting]
+    due = [d for d in due if 0 < d <= min(settle_s, at_most_s)]
+    return max(due) if due else None
+
+
 def unchanged(seen: InboxFile) -> bool:
-    """True while the file still has the size and mtime the scan saw."""
+    """True while the file still has the size, mtime and inode the scan saw."""
     try:
         stat = seen.path.stat()
     except FileNotFoundError:
         return False
-    return stat.st_size == seen.size_bytes and stat.st_mtime == seen.mtime_s
+    return _look(stat) == seen.look
+
+
+def _look(stat: os.stat_result) -> Look:
+    return Look(stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def file_sha256(path: Path) -> str:

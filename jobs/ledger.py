@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
+from jobs.sightings import Sightings
 from uploader.private_files import create_private_file, tighten_sqlite_modes
 
 _SCHEMA = """
@@ -99,6 +100,17 @@ class GrownEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Growth:
+    """The `grown` row of one content: how much of its inbox file it covers, and the file
+    sent in its place (a rest, or the part an interrupted upload read)."""
+
+    size_bytes: int  # -1 until known
+    content_sha256: str  # of those first bytes
+    header: bytes
+    continuation: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     """One past run (or reprocess) with its totals over the files it handled."""
 
@@ -124,6 +136,7 @@ class Ledger:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+        self.sightings = Sightings(connection)  # the settle window's first looks
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
@@ -281,6 +294,24 @@ class Ledger:
         return [
             GrownEntry(sha, n, bytes(head), Path(res), Path(arc)) for sha, n, head, res, arc in rows
         ]
+
+    def unfinished_named(self, file_name: str, other_than: str) -> FileEntry | None:
+        """The latest content of an inbox file of this name, not `other_than`, whose upload
+        started and never finished (interrupted, then the file changed)."""
+        row = self._db.execute(
+            "SELECT * FROM files WHERE file_name = ? AND status = ? AND sha256 != ?"
+            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (file_name, STARTED, other_than),
+        ).fetchone()
+        return None if row is None else _entry(row)
+
+    def growth_of(self, sha256: str) -> Growth | None:
+        """This content's `grown` row, if it has one."""
+        row = self._db.execute(
+            "SELECT size_bytes, content_sha256, header, continuation FROM grown WHERE sha256 = ?",
+            (sha256,),
+        ).fetchone()
+        return None if row is None else Growth(row[0], row[1], bytes(row[2]), row[3])
 
     def continuation_of(self, sha256: str) -> Path | None:
         """The file sent in place of this content (its rest), if it is one."""

@@ -38,7 +38,7 @@ SHEET_INDEX = Limit(0, integer=True)  # --sheet 0 is the first sheet
 # The keys this module reads; `jobs.config` adds the job's own (inbox, schedule, ...).
 # fmt: off
 UPLOAD_KEYS = frozenset({
-    "test", "country", "require", "keep_duplicates",
+    "test", "country", "require", "keep_duplicates", "countries", "allow_no_contact",
     "ping", "min_price", "ping_fields", "ping_rate",
     "max_attempts", "max_unknown", "max_throttled", "max_retry_after", "timeout",
     "sheet", "encoding", "delimiter", "header_row",
@@ -153,8 +153,18 @@ def _prepare_options(get: TableReader) -> PrepareOptions:
         country=country.upper(),
         require=get.words("require", "field names"),
         keep_duplicates=get.flag("keep_duplicates"),
+        countries=_countries(get),
+        allow_no_contact=get.flag("allow_no_contact"),
         is_test=get.flag("test"),
     )
+
+
+def _countries(get: TableReader) -> tuple[str, ...]:
+    """`countries`, as `--countries` takes them: two-letter codes."""
+    codes = get.words("countries", "country codes")
+    if not all(_COUNTRY.match(code) for code in codes):
+        raise get.fail("countries", 'two-letter country codes, like ["US", "CA"]')
+    return tuple(code.upper() for code in codes)
 
 
 def _ping_policy(get: TableReader) -> PingPolicy | None:

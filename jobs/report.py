@@ -44,21 +44,31 @@ class FileStep:
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """A file left in the inbox for the next run, and how long ago it last changed."""
+    """A file left in the inbox for the next run, how long ago it last changed, and how long
+    ago a run first saw it as it is now."""
 
     name: str
     changed_s_ago: float | None = None  # None: it changed while this run was reading it
+    seen_s_ago: float | None = None  # since the first sighting of it as it is (jobs.sightings)
 
     def describe(self) -> str:
-        """`leads.csv (changed 2 s ago)`."""
+        """`leads.csv (changed 2 s ago)`; `leads.csv (changed 3600 s ago, first seen just now)`."""
         if self.changed_s_ago is None:
             return f"{self.name} (changed while it was being read)"
         if self.changed_s_ago < 0:
             ahead = f"{-self.changed_s_ago:.0f} s ahead of this computer's clock"
             return f"{self.name} (its modification time is {ahead})"
-        if self.changed_s_ago < 1:
-            return f"{self.name} (changed less than 1 s ago)"
-        return f"{self.name} (changed {self.changed_s_ago:.0f} s ago)"
+        changed = f"changed {_ago(self.changed_s_ago)}"
+        if self.seen_s_ago is not None and self.seen_s_ago < self.changed_s_ago - 1:
+            seen = "just now" if self.seen_s_ago < 1 else _ago(self.seen_s_ago)
+            return f"{self.name} ({changed}, first seen {seen})"
+        return f"{self.name} ({changed})"
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 1:
+        return "less than 1 s ago"
+    return f"{seconds:.0f} s ago"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +212,7 @@ def summary_text(summary: RunSummary) -> str:
         names = ", ".join(w.describe() for w in summary.waiting)
         lines.append(
             f"- still being written, left for the next run: {names}; a file is taken once it"
-            f" has not changed for {summary.settle_s:g} s (settle_s)"
+            f" has been seen unchanged for {summary.settle_s:g} s (settle_s)"
         )
     # File names, headers and errors come from the vendor's files: inert on any terminal.
     return inert("\n".join(lines), lines=True)
@@ -214,7 +224,8 @@ def file_line(result: FileResult) -> str:
     if result.status == "duplicate":
         return f"{name}: same content as {result.duplicate_of}, already sent: not sent again"
     if result.status == "error":
-        return f"{name}: not sent, set aside in the archive: {result.error}"
+        where = "set aside in the archive" if result.archived_path else "left in the inbox"
+        return f"{name}: not sent, {where}: {result.error}"
     counts = (
         f"{plural(result.rows, 'row')}, {result.created} created, {result.not_created} not created"
     )

@@ -14,8 +14,9 @@ from jobs import commands
 from jobs.config import JobConfig
 from jobs.ledger import DONE, FileEntry, Ledger
 from jobs.notify import Notifier
+from jobs.recorder import RunRecorder
 from jobs.report import FileResult, RunSummary
-from jobs.runner import RUN_NOTICES, RunRecorder, build_settings, run_until_left
+from jobs.runner import RUN_NOTICES, build_settings, run_until_left
 from jobs.state import JobLock, JobPaths, JsonLog, utc_now
 from uploader.errors import ConfigError, LeadupError, StopRun, UsageError
 from uploader.model import Outcome

@@ -9,9 +9,9 @@ tick is normal).
 from __future__ import annotations
 
 import asyncio
-import re
+import contextlib
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 from jobs import commands
 from jobs.config import JobConfig, build_settings, check_folders
 from jobs.growth import (
+    InterruptedPart,
     content_read,
     header_of,
+    interrupted_part,
     not_an_append,
     prefix_size,
     remove_unloaded_journal,
@@ -28,15 +30,18 @@ from jobs.growth import (
 )
 from jobs.inbox import (
     InboxFile,
+    InboxScan,
     archive_name,
     file_sha256,
     move_into,
     scan_inbox,
+    second_look_in,
     unchanged,
 )
-from jobs.ledger import DONE, ERROR, GROWN, STARTED, GrownEntry, Ledger
-from jobs.notify import Notifier, NotifyError, make_notifier, webhook_host
-from jobs.report import FileResult, FileStep, RunSummary, Waiting, summary_text
+from jobs.ledger import DONE, ERROR, GROWN, STARTED, FileEntry, GrownEntry, Ledger
+from jobs.notify import Notifier
+from jobs.recorder import RunRecorder
+from jobs.report import FileResult, FileStep, RunSummary, Waiting
 from jobs.state import JobBusy, JobLock, JobPaths, JsonLog, utc_now
 from uploader.errors import ConfigError, LeadupError, StopRun, UsageError
 from uploader.run import (
@@ -47,7 +52,7 @@ from uploader.run import (
     upload,
 )
 from uploader.run.signals import Notices, Tell, stop_on_signals
-from uploader.settings import UploadSettings, redact
+from uploader.settings import UploadSettings
 
 T = TypeVar("T")
 
@@ -59,94 +64,9 @@ RUN_NOTICES = Notices(
     " once)",
 )
 LEFT_AT_ONCE = "stopped at once: the file being sent resumes on the next run"
-
-
-class RunRecorder:
-    """The evidence of a run, shared by `run` and `reprocess`: ledger, JSON lines, webhook."""
-
-    def __init__(
-        self,
-        job: JobConfig,
-        ledger: Ledger,
-        log: JsonLog,
-        kind: str,
-        notifier: Notifier | None,
-        program: str | None = None,
-    ) -> None:
-        self.job, self.ledger, self.log, self.kind = job, ledger, log, kind
-        self.notifier = notifier or make_notifier(job.notify_timeout_s)
-        # leadup as the commands of next steps start it (absolute, for cron logs and chats)
-        self.program = program or commands.program()
-        self.files: list[FileResult] = []
-        self.run_id = ledger.begin_run(kind, utc_now())
-        self._t0 = time.monotonic()
-
-    def redacted(self, text: str) -> str:
-        """`text` without the run's credentials: summaries are printed, logged and posted."""
-        return redact(text, self.log.redact)
-
-    def in_job_words(self, text: str) -> str:
-        """`text` naming this job's credential variables where the engine names the default
-        ones (a 401 says "check JUICED_API_KEY ..."; this job reads `key_env` ...)."""
-        job = self.job
-        for default, own in (
-            ("JUICED_API_KEY", job.key_env),
-            ("JUICED_API_SECRET", job.secret_env),
-            ("JUICED_API_TOKEN", job.token_env),
-        ):
-            if own != default:
-                text = re.sub(rf"\b{default}\b", own, text)
-        return text
-
-    def file(self, result: FileResult) -> None:
-        """Record one file: its history row and its JSON line."""
-        result = replace(result, error=self.redacted(self.in_job_words(result.error)))
-        self.files.append(result)
-        self.ledger.add_run_file(
-            self.run_id,
-            sha256=result.sha256,
-            file_name=result.file_name,
-            status=result.status,
-            counts=result.counts,
-            total_price=result.total_price,
-            exit_code=result.exit_code,
-            duration_s=result.duration_s,
-        )
-        event = "file" if self.kind == "run" else f"{self.kind}_file"
-        self.log.write(event, job=self.job.name, **result.log_fields())
-
-    async def finish(
-        self, *, exit_code: int, error: str = "", waiting: tuple[Waiting, ...] = ()
-    ) -> RunSummary:
-        """Close the run: history, the run's JSON line, and the webhook when worth it."""
-        error = self.redacted(self.in_job_words(error))
-        summary = RunSummary(
-            job=self.job.name,
-            kind=self.kind,
-            status="error" if error else "finished",
-            exit_code=exit_code,
-            files=tuple(self.files),
-            waiting=waiting,
-            error=error,
-            duration_s=time.monotonic() - self._t0,
-            settle_s=self.job.settle_s,
-        )
-        self.ledger.end_run(self.run_id, at=utc_now(), exit_code=exit_code, error=error)
-        self.log.write(self.kind, job=self.job.name, **summary.log_fields())
-        # Quiet when there was nothing to do, so a job polling every few minutes is not noise.
-        if self.job.notify_url and (summary.files or exit_code):
-            await self._notify(summary_text(summary))
-        return summary
-
-    async def _notify(self, text: str) -> None:
-        text = self.redacted(text)
-        host = webhook_host(self.job.notify_url)
-        try:
-            await self.notifier(self.job.notify_url, text)
-        except NotifyError as exc:
-            self.log.write("notify", job=self.job.name, ok=False, webhook=host, error=str(exc))
-        else:
-            self.log.write("notify", job=self.job.name, ok=True, webhook=host)
+# The longest a run waits to look again at files it saw for the first time; a longer
+# settle_s spans runs (the first sighting is kept in the ledger).
+SECOND_LOOK_MAX_S = 300.0
 
 
 async def run_job(
@@ -155,6 +75,7 @@ async def run_job(
     env: Mapping[str, str],
     control: RunControl | None = None,
     now_s: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
     notifier: Notifier | None = None,
     program: str | None = None,
 ) -> RunSummary:
@@ -163,7 +84,8 @@ async def run_job(
     `control.stop()` ends the run once the file being sent has stopped gracefully (it resumes
     on the next run; later files wait); `control.abort()` stops that file now. `program` is
     leadup as the next steps' commands start it (default: its absolute path, or `leadup` when
-    PATH finds this installation).
+    PATH finds this installation). `now_s` and `sleep` (the wait for files' second look, at
+    most `settle_s`; default: until then or a stop) are the clock tests replace.
     """
     paths = JobPaths(job.state_dir)
     paths.create()
@@ -185,7 +107,8 @@ async def run_job(
         with Ledger.open(paths.ledger) as ledger:
             ledger.mark_died(utc_now())  # we hold the lock: a run still `running` was killed
             recorder = RunRecorder(job, ledger, log, "run", notifier, program)
-            return await _Run(job, env, recorder, control or RunControl(), now_s).execute()
+            control = control or RunControl()
+            return await _Run(job, env, recorder, control, now_s, sleep).execute()
     finally:
         lock.release()
 
@@ -198,10 +121,16 @@ class _Run:
         recorder: RunRecorder,
         control: RunControl,
         now_s: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] | None,
     ) -> None:
         self.job, self.env, self.recorder, self.now_s = job, env, recorder, now_s
         self.control = control
         self.ledger = recorder.ledger
+        self.sleep = sleep or self._sleep_unless_stopped
+
+    async def _sleep_unless_stopped(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.control.stopping.wait(), seconds)
 
     async def execute(self) -> RunSummary:
         waiting: list[Waiting] = []
@@ -210,10 +139,18 @@ class _Run:
             self.recorder.log.redact = settings.api.credentials.secrets()
             check_folders(self.job)
             now_s = self.now_s()
-            scan = scan_inbox(
-                self.job.inbox, self.job.pattern, settle_s=self.job.settle_s, now_s=now_s
-            )
-            waiting = [Waiting(f.path.name, now_s - f.mtime_s) for f in scan.waiting]
+            scan = self._scan(now_s)
+            delay = second_look_in(scan, self.job.settle_s, now_s, at_most_s=SECOND_LOOK_MAX_S)
+            if delay is not None:
+                # Files seen for the first time: look again once their window has passed, so
+                # a nightly run takes a file dropped during the day tonight, not tomorrow.
+                await self.sleep(delay)
+                now_s = self.now_s()
+                scan = self._scan(now_s)
+            waiting = [
+                Waiting(f.path.name, now_s - f.mtime_s, now_s - f.first_seen_s)
+                for f in scan.waiting
+            ]
             for seen in scan.ready:
                 if self.control.stopping.is_set():
                     break
@@ -228,6 +165,15 @@ class _Run:
             return await self.recorder.finish(exit_code=2, error=str(exc), waiting=tuple(waiting))
         exit_code = max((f.exit_code for f in self.recorder.files), default=0)
         return await self.recorder.finish(exit_code=exit_code, waiting=tuple(waiting))
+
+    def _scan(self, now_s: float) -> InboxScan:
+        return scan_inbox(
+            self.job.inbox,
+            self.job.pattern,
+            settle_s=self.job.settle_s,
+            now_s=now_s,
+            sightings=self.ledger.sightings,
+        )
 
     async def _one_file(self, seen: InboxFile, settings: UploadSettings) -> FileResult | None:
         """Send one settled file; None when it changed under us (it is left for next time)."""
@@ -250,6 +196,11 @@ class _Run:
             return FileResult(
                 name, sha, "duplicate", 0, archived_path=target, duplicate_of=entry.file_name
             )
+        if entry is None and (earlier := self.ledger.unfinished_named(name, sha)) is not None:
+            # Interrupted, then the file changed: finish what that upload read, first.
+            stopped = await self._finish_interrupted(seen, sha, earlier, settings)
+            if stopped is not None:
+                return stopped
         resumed = entry is not None and entry.status == STARTED
         source = seen.path  # what the engine reads: the file, or the rest of a grown one
         if entry is not None and resumed:
@@ -271,14 +222,7 @@ class _Run:
             if source != seen.path:
                 header = grown[0].header
                 self.ledger.record_grown(sha, name, -1, "", header, str(source))
-        request = UploadRequest(
-            input_path=source,
-            settings=settings,
-            output_path=results,
-            read=self.job.upload.read,
-            prepare=self.job.upload.prepare,
-            mapping_path=self.job.mapping,
-        )
+        request = self._request(source, results, settings)
 
         def unfinished(
             error: str, counts: dict[str, int] | None = None, report: UploadReport | None = None
@@ -381,6 +325,65 @@ class _Run:
             report.results_path,
             resumed=resumed,
             next_steps=self._steps(report, target or archived, finished=True),
+        )
+
+    async def _finish_interrupted(
+        self, seen: InboxFile, sha: str, earlier: FileEntry, settings: UploadSettings
+    ) -> FileResult | None:
+        """Finish the upload of an earlier version of this file, stopped before the file grew,
+        from the bytes it read; it then counts as a part sent, and the grown path sends only
+        what follows it (`_rest_of`). None when that is done or nothing of it was sent; else
+        why this file is not sent now."""
+        t0, name = time.monotonic(), seen.path.name
+        part = interrupted_part(self.ledger, seen.path, earlier, self.job, self._archive_slot)
+        if not isinstance(part, InterruptedPart):
+            return None if part is None else FileResult(name, sha, "error", 3, error=part)
+        results, name = earlier.results_path, part.path.name  # the rows it sends are that file's
+        try:
+            report = await upload(self._request(part.path, results, settings), control=self.control)
+        except ConfigError:
+            raise
+        except Exception as exc:  # stopped again (signal, credentials), or a bug: next run
+            error = str(exc) if isinstance(exc, LeadupError) else f"internal error: {exc!s}"
+            return FileResult(name, earlier.sha256, "interrupted", 3, results_path=results,
+                              error=error, resumed=True)  # fmt: skip
+        counts = {outcome.value: n for outcome, n in report.counts.items() if n}
+        finished = report.exit_code != 3
+        result = FileResult(
+            name,
+            earlier.sha256,
+            "done" if finished else "interrupted",
+            report.exit_code,
+            counts,
+            report.total_price,
+            time.monotonic() - t0,
+            results_path=results,
+            error="" if finished else report.stopped or "rows still pending",
+            resumed=True,
+            next_steps=self._steps(report, earlier.archived_path, finished=False),
+        )
+        if not finished:
+            return result
+        self.ledger.finish_file(
+            earlier.sha256,
+            status=GROWN,
+            at=utc_now(),
+            counts=counts,
+            total_price=report.total_price,
+            exit_code=report.exit_code,
+        )
+        self.recorder.file(result)
+        return None
+
+    def _request(self, source: Path, results: Path, settings: UploadSettings) -> UploadRequest:
+        """An upload of `source` into `results`, read, mapped and prepared as the job says."""
+        return UploadRequest(
+            input_path=source,
+            settings=settings,
+            output_path=results,
+            read=self.job.upload.read,
+            prepare=self.job.upload.prepare,
+            mapping_path=self.job.mapping,
         )
 
     def _steps(

@@ -10,8 +10,9 @@ import pytest
 
 from tests.support.leads import lead_rows, write_csv
 
-# The `virtual_time` marker and the loop it gives (see tests/support/__init__.py).
-pytest_plugins = ["tests.support.virtual_time"]
+# The `virtual_time` marker and the loop it gives (see tests/support/__init__.py); whether
+# the browser tests of tests/web can run here (tests/support/browser.py).
+pytest_plugins = ["tests.support.virtual_time", "tests.support.browser"]
 
 
 @pytest.fixture

@@ -77,6 +77,15 @@ async def test_revoked_credentials_exit_3_naming_the_variables(sandbox: Sandbox)
     assert sandbox.state.created_count == 0
 
 
+async def test_a_url_with_no_api_behind_it_exits_2(sandbox: Sandbox) -> None:
+    """Before: exit 0 after a 404 ("credentials not refused")."""
+    wrong = f"{sandbox.url}/v9"
+    code, out, err = await run_leadup("check", "--api-url", wrong, env=env_for(sandbox))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"wrong API URL: 127.0.0.1 ({wrong}) answered a test ping with HTTP 404")
+    assert "they were not checked" in err and "--api-url or JUICED_API_URL" in err
+
+
 async def test_a_wrong_secret_is_refused_and_not_printed(sandbox: Sandbox) -> None:
     env = env_for(sandbox, JUICED_API_SECRET=SECRET + "-wrong")
     code, _, err = await run_leadup("check", env=env)
@@ -151,8 +160,16 @@ ANSWERS: dict[str, tuple[ApiResponse | TransportError, CheckOutcome, int, str]] 
         0,
         "zip: The zip field is invalid.",
     ),
-    "404 wrong URL": (answer(404, None, text="Not Found"), CheckOutcome.ANSWERED, 0, "API URL"),
-    "302 redirect": (answer(302), CheckOutcome.ANSWERED, 0, "a redirect"),
+    # Before: exit 0 ("credentials not refused") for a URL where no API answers.
+    "404 wrong URL": (
+        answer(404, None, text="Not Found"),
+        CheckOutcome.WRONG_URL,
+        2,
+        "wrong API URL: usejuiced.com (https://usejuiced.com/api) answered a test ping with"
+        " HTTP 404: Not Found",
+    ),
+    "405 wrong URL": (answer(405), CheckOutcome.WRONG_URL, 2, "no ping endpoint at this URL"),
+    "302 redirect": (answer(302), CheckOutcome.WRONG_URL, 2, "a redirect at this URL"),
     "429": (answer(429), CheckOutcome.ANSWERED, 0, "slow down"),
     "500": (answer(500), CheckOutcome.ANSWERED, 0, "try again in a minute"),
     "no connection": (

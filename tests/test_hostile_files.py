@@ -9,11 +9,13 @@ import socket
 import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
 
 from tests.support.cli import leadup
+from tests.support.xls import xls_bytes
 from uploader.errors import InputError, StopRun
 from uploader.model import Lead, Outcome, RowResult
 from uploader.prepare.mapping import auto_map
@@ -81,6 +83,62 @@ def test_a_far_row_reference_is_refused(tmp_path: Path) -> None:
     path = _workbook(tmp_path / "leads.xlsx", far_cell="C1048576")
     with pytest.raises(InputError, match=r"limit of 1,000,000 cells a sheet"):
         open_table(path, limits=ReadLimits(max_sheet_cells=1_000_000))
+
+
+XLS_ROWS: list[list[object]] = [["First Name", "Email", "Zip"], ["Ann", "ann@x.com", "02139"]]
+
+
+def test_a_tiny_xls_declaring_a_huge_sheet_is_refused_not_an_abort(tmp_path: Path) -> None:
+    """Before: calamine reserved 4,294,967,295 x 65,535 cells (11 PB) when it opened the
+    workbook, and the process died of SIGABRT (exit 134), the file not named."""
+    path = tmp_path / "leads.xls"
+    path.write_bytes(xls_bytes({"Leads": XLS_ROWS}, dimensions=(0xFFFFFFFF, 0xFFFF)))
+    assert path.stat().st_size < 10_000
+    done = leadup("validate", str(path), timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "leads.xls" in done.stderr
+    assert "sheet 'Leads' declares row 4,294,967,295: past leadup's limit of 5,000,000 rows" in (
+        done.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("hostile", "limits", "limit"),
+    [
+        ({"dimensions": (99_000_000, 3)}, ReadLimits(), "declares row 99,000,000: past leadup's"
+         " limit of 5,000,000 rows"),
+        ({"dimensions": (2, 65_535)}, ReadLimits(), "declares column 65,535: past leadup's limit"
+         " of 2,000 columns"),
+        ({"dimensions": (1_048_576, 256)}, ReadLimits(), "declares a range of 1,048,576 rows by"
+         " 256 columns: past leadup's limit of 20,000,000 cells a sheet"),
+        ({"extra_cells": ((1, 60_000),)}, ReadLimits(), "reaches column 60,001: past leadup's"
+         " limit of 2,000 columns"),
+        ({"extra_cells": ((65_535, 3),)}, ReadLimits(max_sheet_cells=200_000), "reaches a range"
+         " of 65,536 rows by 4 columns: past leadup's limit of 200,000 cells a sheet"),
+    ],
+)  # fmt: skip
+def test_an_xls_declaring_or_reaching_past_the_limits_is_refused(
+    tmp_path: Path, hostile: dict[str, Any], limits: ReadLimits, limit: str
+) -> None:
+    path = tmp_path / "leads.xls"
+    path.write_bytes(xls_bytes({"Leads": XLS_ROWS}, **hostile))
+    with pytest.raises(InputError, match=re.escape(f"sheet 'Leads' {limit}")) as caught:
+        open_table(path, limits=limits)
+    assert caught.value.path == path
+
+
+def test_an_xls_past_its_size_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "leads.xls"
+    path.write_bytes(xls_bytes({"Leads": XLS_ROWS}))
+    with pytest.raises(InputError, match=r"past leadup's limit of 1,000 bytes an \.xls"):
+        open_table(path, limits=ReadLimits(max_xls_bytes=1000))
+
+
+def test_an_ordinary_xls_reads_within_the_limits(tmp_path: Path) -> None:
+    path = tmp_path / "leads.xls"
+    path.write_bytes(xls_bytes({"Leads": XLS_ROWS}))
+    table = open_table(path)
+    assert [c.values.tolist() for c in table.chunks()] == [[["Ann", "ann@x.com", "02139"]]]
 
 
 def test_an_ordinary_workbook_reads_within_the_limits(tmp_path: Path) -> None:

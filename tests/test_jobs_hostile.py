@@ -89,12 +89,14 @@ async def test_a_401_names_the_jobs_own_variables(tmp_path: Path, sandbox: Sandb
     names = {"key_env": "GLOBEX_KEY", "secret_env": "GLOBEX_SECRET", "token_env": "GLOBEX_TOKEN"}
     job = load_job(write_job_file(tmp_path, api_url=sandbox.url, **names))
     write_leads(job.inbox / "a.csv", 0, 2)
-    summary = await run_job(job, env={"GLOBEX_KEY": "wrong", "GLOBEX_SECRET": "wrong"})
-    assert summary.exit_code == 3
-    error = summary.files[0].error
-    assert "401" in error
-    assert "GLOBEX_KEY" in error and "GLOBEX_SECRET" in error and "GLOBEX_TOKEN" in error
-    assert "JUICED_API" not in error
+    basic = await run_job(job, env={"GLOBEX_KEY": "wrong", "GLOBEX_SECRET": "wrong"})
+    assert basic.exit_code == 3
+    error = basic.files[0].error
+    assert "(HTTP 401): check GLOBEX_KEY and GLOBEX_SECRET" in error
+    assert "JUICED_API" not in error and "GLOBEX_TOKEN" not in error
+    # the variables the credentials came from, named by the engine itself (no string swap)
+    bearer = await run_job(job, env={"GLOBEX_TOKEN": "wrong"})
+    assert bearer.files[0].error.endswith("(HTTP 401): check GLOBEX_TOKEN")
 
 
 HOSTILE_NAME = "\x1b]0;owned\x07leads\x1b[2J\u202etxt.csv"

@@ -265,16 +265,22 @@ async def test_cli_reprocess_of_a_file_the_job_does_not_have_exits_2(tmp_path: P
 # -- words --------------------------------------------------------------------------------------
 
 
+async def no_wait(seconds: float) -> None:
+    """The run's wait for a second look, on a clock that does not move: still waiting."""
+
+
 async def test_a_waiting_file_names_the_settle_time(tmp_path: Path) -> None:
     job = load_job(write_job_file(tmp_path, settle_s=30))
     fresh = write_leads(job.inbox / "slow.csv", 0, 2)
     mtime = fresh.stat().st_mtime
-    summary = await run_job(job, env=TOKEN, now_s=lambda: mtime + 2.2, program="leadup")
+    summary = await run_job(
+        job, env=TOKEN, now_s=lambda: mtime + 2.2, sleep=no_wait, program="leadup"
+    )
     [waiting] = summary.waiting
     assert (waiting.name, waiting.changed_s_ago) == ("slow.csv", pytest.approx(2.2))
     assert summary_text(summary).splitlines()[-1] == (
-        "- still being written, left for the next run: slow.csv (changed 2 s ago); a file is"
-        " taken once it has not changed for 30 s (settle_s)"
+        "- still being written, left for the next run: slow.csv (changed 2 s ago, first seen just"
+        " now); a file is taken once it has been seen unchanged for 30 s (settle_s)"
     )
     [line] = read_log(JobPaths(job.state_dir).log)
     assert (line["waiting"], line["settle_s"]) == (["slow.csv"], 30.0)
@@ -285,6 +291,9 @@ async def test_a_waiting_file_names_the_settle_time(tmp_path: Path) -> None:
     [
         (Waiting("a.csv", 0.3), "a.csv (changed less than 1 s ago)"),
         (Waiting("a.csv", 61), "a.csv (changed 61 s ago)"),
+        (Waiting("a.csv", 61, 61), "a.csv (changed 61 s ago)"),
+        (Waiting("a.csv", 3600, 0.2), "a.csv (changed 3600 s ago, first seen just now)"),
+        (Waiting("a.csv", 3600, 20), "a.csv (changed 3600 s ago, first seen 20 s ago)"),
         (Waiting("a.csv"), "a.csv (changed while it was being read)"),
         (
             Waiting("a.csv", -40),

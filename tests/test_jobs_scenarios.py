@@ -10,6 +10,7 @@ import asyncio
 import csv
 import os
 import signal
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -105,6 +106,10 @@ async def test_a_file_dropped_again_under_a_new_name_is_not_sent(
     assert (line["file"], line["status"], line["rows"]) == ("leads_resent.csv", "duplicate", 0)
 
 
+async def no_wait(seconds: float) -> None:
+    """The run's wait for a second look, on a clock that does not move: still waiting."""
+
+
 async def test_a_half_written_file_is_left_for_the_next_run(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
@@ -115,14 +120,24 @@ async def test_a_half_written_file_is_left_for_the_next_run(
     slow = job.inbox / "slow.csv"
     slow.write_bytes(whole[: len(whole) // 2])  # the vendor's upload is still running
     (job.inbox / "other.csv.part").write_bytes(whole)
-    first = await run_job(job, env=env)
-    assert [f.file_name for f in first.files] == ["done.csv"]
-    assert [w.name for w in first.waiting] == ["slow.csv"]
+    t0 = time.time()
+    first = await run_job(
+        job, env=env, now_s=lambda: t0, sleep=no_wait
+    )  # the settle window's first look
+    assert first.files == () and sent(sandbox) == []
+    assert sorted(w.name for w in first.waiting) == ["done.csv", "slow.csv"]
+    slow.write_bytes(whole[: 3 * len(whole) // 4])  # the vendor's upload goes on
+    age(slow, 60)  # with the source's times kept: only the second look sees the change
+    second = await run_job(job, env=env, now_s=lambda: t0 + 31, sleep=no_wait)
+    assert [f.file_name for f in second.files] == ["done.csv"]
+    assert [w.name for w in second.waiting] == ["slow.csv"]
     assert sorted(sent(sandbox)) == sorted(emails(0, 3))
     slow.write_bytes(whole)
     age(slow, 60)
-    second = await run_job(job, env=env)
-    assert [f.file_name for f in second.files] == ["slow.csv"]
+    third = await run_job(job, env=env, now_s=lambda: t0 + 62, sleep=no_wait)
+    assert third.files == () and [w.name for w in third.waiting] == ["slow.csv"]
+    fourth = await run_job(job, env=env, now_s=lambda: t0 + 92, sleep=no_wait)
+    assert [f.file_name for f in fourth.files] == ["slow.csv"]
     assert sorted(sent(sandbox)) == sorted(emails(0, 3) + emails(10, 4))
     assert (job.inbox / "other.csv.part").exists()  # never taken
 

@@ -298,6 +298,9 @@ def test_collapse_trims_and_keeps_case(text: str) -> None:
 # --- the Preparer ------------------------------------------------------------------------------
 
 
+NO_CONTACT_OK = PrepareOptions(allow_no_contact=True)  # tests of rows without email or phone
+
+
 def _chunk(rows: dict[int, list[str]]) -> pd.DataFrame:
     width = len(next(iter(rows.values())))
     return pd.DataFrame(list(rows.values()), index=list(rows), columns=range(width), dtype=object)
@@ -368,7 +371,7 @@ def test_payload_keys_keep_mapping_order_then_constants() -> None:
     m = Mapping(m.fields, m.extras, {"lead_source": "Expo"}, (), None)
     out = _prepare(cols, {2: ["n", "02139", "a@x.com", "", "555-123-4567"],
                           3: ["", "02139", "", "Acme", ""]},
-                   PrepareOptions(is_test=True), mapping=m)  # fmt: skip
+                   PrepareOptions(is_test=True, allow_no_contact=True), mapping=m)  # fmt: skip
     (first, _), (second, _) = out
     assert isinstance(first, Lead) and isinstance(second, Lead)
     assert list(first.payload) == ["zip", "email", "phone", "notes", "lead_source", "is_test"]
@@ -391,7 +394,9 @@ def test_chunks_are_judged_when_given_not_when_read() -> None:
 
 
 def test_empty_cells_are_left_out() -> None:
-    [(lead, _)] = _prepare(["Email", "Zip", "Address", "Notes"], {2: ["", "02139", " ", ""]})
+    [(lead, _)] = _prepare(
+        ["Email", "Zip", "Address", "Notes"], {2: ["", "02139", " ", ""]}, NO_CONTACT_OK
+    )
     assert isinstance(lead, Lead) and lead.payload == {"zip": "02139"}
 
 
@@ -415,7 +420,7 @@ def test_no_zip_column_makes_every_row_invalid() -> None:
 
 
 def test_required_first_name_from_a_full_name() -> None:
-    opts = PrepareOptions(require=("first_name", "last_name"))
+    opts = PrepareOptions(require=("first_name", "last_name"), allow_no_contact=True)
     out = _prepare(["Name", "Zip"], {2: ["Cher", "02139"], 3: ["Ann Lee", "02139"]}, opts)
     (first, _), (second, _) = out
     assert isinstance(first, RowResult)
@@ -424,7 +429,9 @@ def test_required_first_name_from_a_full_name() -> None:
 
 
 def test_placeholders_in_email_and_phone_mean_none() -> None:
-    [(lead, _)] = _prepare(["Email", "Phone", "Zip", "Notes"], {2: ["N/A", "-", "02139", "N/A"]})
+    [(lead, _)] = _prepare(
+        ["Email", "Phone", "Zip", "Notes"], {2: ["N/A", "-", "02139", "N/A"]}, NO_CONTACT_OK
+    )
     assert isinstance(lead, Lead) and lead.payload == {"zip": "02139", "notes": "N/A"}
 
 
@@ -493,7 +500,7 @@ def test_empty_chunk_and_unmapped_file() -> None:
     prep = Preparer(auto_map(["Email", "Zip"]), ["Email", "Zip"], PrepareOptions(), "0" * 64)
     assert list(prep.prepare(empty)) == []
     m = Mapping({}, {}, {"zip": "02139"}, (0,), None)
-    [(lead, _)] = _prepare(["Notes"], {2: ["x"]}, mapping=m)
+    [(lead, _)] = _prepare(["Notes"], {2: ["x"]}, NO_CONTACT_OK, mapping=m)
     assert isinstance(lead, Lead) and lead.payload == {"zip": "02139"}
 
 
@@ -516,13 +523,12 @@ def test_payloads_are_the_cells_with_a_value_then_base(data: st.DataObject) -> N
     assert [list(p) for p in got] == [list(p) for p in expected]
 
 
-def test_test_mode_survives_a_column_mapped_to_is_test() -> None:
-    cols = ["Zip", "Flag"]
-    m = mapping_from_dict({"columns": {"Flag": "is_test"}}, cols, "mapping.toml")
-    out = _prepare(cols, {2: ["02139", "no"], 3: ["02139", ""]}, PrepareOptions(is_test=True), m)
-    assert [r.payload for r, _ in out if isinstance(r, Lead)] == [
-        {"zip": "02139", "is_test": True}
-    ] * 2
+@pytest.mark.parametrize("target", ["is_test", "extra:is_test"])
+def test_a_column_cannot_be_mapped_to_is_test(target: str) -> None:
+    """is_test is leadup's to send (--test): a column mapped to it would mark real leads as
+    test data, or test leads as real (issue 12)."""
+    with pytest.raises(ConfigError, match="is_test is leadup's to send"):
+        mapping_from_dict({"columns": {"Flag": target}}, ["Zip", "Flag"], "mapping.toml")
 
 
 def test_product_code_runs_no_exec_or_eval() -> None:
@@ -548,7 +554,7 @@ def test_full_name_split_and_constants() -> None:
     cols = ["full_name", "zip_code"]
     m = auto_map(cols)
     m = Mapping(m.fields, m.extras, {"lead_source": "Trade show", "state": "texas"}, (), 0)
-    [(lead, _)] = _prepare(cols, {2: ["Dr. Ann B. Lee", "z:01960"]}, mapping=m)
+    [(lead, _)] = _prepare(cols, {2: ["Dr. Ann B. Lee", "z:01960"]}, NO_CONTACT_OK, mapping=m)
     assert isinstance(lead, Lead)
     assert lead.payload == {
         "first_name": "Ann B.",

@@ -4,6 +4,7 @@ Retry-After is told (item 10)."""
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,39 @@ def test_upload_prints_hostile_names_and_headers_inert(tmp_path: Path) -> None:
     assert done.returncode in (0, 1), done.stderr
     assert "\\u202e" in done.stdout + done.stderr  # the file name, escaped
     assert_inert(done.stdout + done.stderr)
+
+
+def test_clicks_own_messages_repeat_what_was_typed_inert(tmp_path: Path) -> None:
+    """Before: `Got unexpected extra argument (...)` printed the argument raw (click strips
+    only CSI sequences, and only when stderr is not a terminal)."""
+    path = write_csv(tmp_path / "leads.csv", lead_rows(1))
+    done = leadup("validate", str(path), f"extra{TITLE}{BIDI}\x9b{CLEAR}")
+    assert done.returncode == 2
+    assert "Error: Got unexpected extra argument (extra\\e]0;pwned\\x07\\u202e\\x9b\\e[2J)" in (
+        done.stderr
+    )
+    assert_inert(done.stdout + done.stderr)
+    assert "Usage: leadup validate [OPTIONS] FILE" in done.stderr  # still click's usage error
+    no_arguments = leadup()
+    assert "Usage: leadup [OPTIONS] COMMAND" in no_arguments.stdout + no_arguments.stderr
+
+
+def test_the_mapping_file_of_hostile_headers_is_inert_and_reads_back(tmp_path: Path) -> None:
+    """Before: bidi overrides and C1 controls of header cells were written raw into the TOML,
+    and a DEL made it a file tomllib refuses."""
+    headers = [f"{HEADER[0]}{TITLE}", *HEADER[1:], f"notes{CLEAR}{BIDI}\x7f\x9b\u2066"]
+    path = write_csv(tmp_path / "leads.csv", lead_rows(2), header=headers)
+    done = leadup("mapping", str(path))
+    assert done.returncode == 0, done.stderr
+    assert_inert(done.stdout)
+    assert "\x7f" not in done.stdout
+    written = tomllib.loads(done.stdout)["columns"]
+    assert set(headers) <= set(written)  # each header cell, exactly as in the file
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(done.stdout, encoding="utf-8")
+    used = leadup("validate", str(path), "--mapping", str(mapping))
+    assert used.returncode == 0, used.stdout + used.stderr
+    assert_inert(used.stdout + used.stderr)
 
 
 @pytest.mark.virtual_time

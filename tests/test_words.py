@@ -15,11 +15,14 @@ import pytest
 from tests.support.leads import lead_rows, results_of, write_csv
 from tests.support.sandbox import running_sandbox, upload
 from uploader.errors import MaybeSent, NotSent
+from uploader.journal import Journal
+from uploader.model import Lead, idempotency_key
 from uploader.run import default_results_path
+from uploader.run.upload import recover_rows_in_flight
 from uploader.sandbox import Scripted
 from uploader.send.outcomes import judge_response
 from uploader.send.transport import ApiResponse, HttpTransport
-from uploader.settings import ApiSettings, Credentials
+from uploader.settings import ApiSettings, Credentials, RetryPolicy, UploadSettings
 
 # `ServerDisconnectedError`, `ClientOSError`, `gaierror`: what a person must never read.
 CLASS_NAME = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)*Error\b|\b[a-z]+error\b")
@@ -105,12 +108,35 @@ async def test_a_refused_connection_is_told_in_words() -> None:
         (500, "the API failed while taking the lead (HTTP 500); it may have been created"),
         (302, "the API answered with a redirect (HTTP 302): check the API URL"),
         (404, "the API refused the lead (HTTP 404)"),
-        (403, "the credentials are not allowed to post leads to this source (HTTP 403)"),
+        (
+            401,
+            "the API refused the credentials (HTTP 401): check JUICED_API_KEY and"
+            " JUICED_API_SECRET, or JUICED_API_TOKEN",
+        ),
+        (
+            403,
+            "the credentials are not allowed to post leads to this source (HTTP 403): check"
+            " that JUICED_API_KEY and JUICED_API_SECRET, or JUICED_API_TOKEN hold this"
+            " source's credentials",
+        ),
     ],
 )
 def test_answers_without_a_reason_of_their_own_are_told_in_words(status: int, reason: str):
     verdict = judge_response(ApiResponse(status=status, body=None, text=""))
     assert verdict.error == reason
+
+
+def test_a_refusal_names_the_variables_the_credentials_came_from() -> None:
+    credentials = Credentials.from_env({"ACME_TOKEN": "t"}, token_env="ACME_TOKEN")
+    refused = judge_response(ApiResponse(401, None, ""), credentials.source)
+    assert refused.error == "the API refused the credentials (HTTP 401): check ACME_TOKEN"
+    pair = Credentials.from_env(
+        {"A_KEY": "k", "A_SECRET": "s"}, key_env="A_KEY", secret_env="A_SECRET"
+    )
+    forbidden = judge_response(ApiResponse(403, None, ""), pair.source)
+    assert "(HTTP 403): check that A_KEY and A_SECRET hold this source's credentials" in (
+        forbidden.error
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,3 +165,38 @@ async def test_the_results_file_says_what_happened_in_words(
     (line,) = results_of(default_results_path(path))
     assert (line["outcome"], line["error"]) == ("unknown", reason)
     assert not CLASS_NAME.search(line["error"])
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "resend", "note"),
+    [
+        (1, False, "1 row was being sent when the last run stopped: now unknown (it may have"
+         " been created)"),
+        (2, False, "2 rows were being sent when the last run stopped: now unknown (they may"
+         " have been created)"),
+        (1, True, "1 row was being sent when the last run stopped: to send again"
+         " (--retry-unsafe)"),
+    ],
+)  # fmt: skip
+def test_rows_left_in_flight_are_counted_in_words(
+    tmp_path: Path, in_flight: int, resend: bool, note: str
+) -> None:
+    """Before: "1 rows were being sent"."""
+    sha = "a" * 64
+    journal = Journal.open(
+        tmp_path / "out.journal", input_sha256=sha, input_name="leads.csv", columns=("Email",)
+    )
+    rows = range(2, 5)
+    journal.add(
+        (Lead(row, {"email": f"p{row}@example.com"}, idempotency_key(sha, row)), [f"p{row}"])
+        for row in rows
+    )
+    journal.mark_loaded()
+    journal.commit([(row, 1) for row in rows[:in_flight]], [])
+    settings = UploadSettings(
+        api=ApiSettings(credentials=Credentials(token="t")), retry=RetryPolicy(retry_unsafe=resend)
+    )
+    try:
+        assert recover_rows_in_flight(journal, settings) == [note]
+    finally:
+        journal.close()

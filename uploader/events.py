@@ -28,7 +28,8 @@ class ColumnMap:
 
     column: str
     target: str  # a lead field ("email"), "extra:<key>", "full name", or "" when ignored
-    why: str = ""  # the evidence or the rule that decided it
+    why: str = ""  # the evidence or the rule that decided it: "name + 100% parse as phones"
+    runners_up: tuple[str, ...] = ()  # close alternatives, for a person to check the choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,12 @@ class FileRead:
     header_row: int = 1
     columns: tuple[ColumnMap, ...] = ()
     note: str | None = None  # how a choice was made, e.g. which sheet was read and why
+
+    @property
+    def held_back(self) -> tuple[ColumnMap, ...]:
+        """The sensitive columns never sent (target `held back (card number)`), for every face
+        to list (DECISIONS 2026-12-03)."""
+        return tuple(c for c in self.columns if c.target.startswith("held back"))
 
     def describe(self) -> str:
         """`csv, utf-8, delimiter ',', header row 1`: the one "detected" line of every face."""

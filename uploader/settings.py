@@ -32,6 +32,9 @@ class Credentials:
     api_key: str = field(default="", repr=False)
     api_secret: str = field(default="", repr=False)
     token: str = field(default="", repr=False)
+    # Where they were read: variable names, never values ("ACME_KEY and ACME_SECRET"), so a
+    # refusal names what to fix; "" when they were given, not read (a sandbox's).
+    source: str = field(default="", compare=False)
 
     @classmethod
     def from_env(
@@ -51,9 +54,9 @@ class Credentials:
             if any(ord(c) < 32 or ord(c) == 127 for c in value):
                 raise ConfigError(f"{name} contains a control character (a pasting accident?)")
         if token:
-            return cls(token=token)
+            return cls(token=token, source=token_env)
         if key and secret:
-            return cls(api_key=key, api_secret=secret)
+            return cls(api_key=key, api_secret=secret, source=f"{key_env} and {secret_env}")
         if key or secret:
             missing = secret_env if key else key_env
             raise ConfigError(
@@ -278,6 +281,21 @@ class PrepareOptions:
     require: tuple[str, ...] = ()  # fields the source marks required
     keep_duplicates: bool = False  # send rows that repeat an earlier row's email or phone
     is_test: bool = False  # send is_test: true
+    # The countries the source takes, for files with a country column; () means `country`.
+    countries: tuple[str, ...] = ()
+    allow_no_contact: bool = False  # send rows with neither a usable email nor phone
+
+    def taken_countries(self) -> tuple[str, ...]:
+        """The countries a row may be of: `--countries`, else `--country` alone."""
+        return tuple(c.upper() for c in self.countries) or (self.country.upper(),)
+
+
+def country_codes(text: str) -> tuple[str, ...]:
+    """`US,ca` -> ("US", "CA"), for --countries; ValueError for what is not 2-letter codes."""
+    codes = tuple(dict.fromkeys(c.strip().upper() for c in text.split(",") if c.strip()))
+    if text.strip() and (not codes or any(len(c) != 2 or not c.isalpha() for c in codes)):
+        raise ValueError(f"{text!r}: two-letter country codes separated by commas, like US,CA")
+    return codes
 
 
 # -- limits shared by the command line and job files ---------------------------------------

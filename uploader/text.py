@@ -9,6 +9,7 @@ text through `inert`, which shows each of those characters as a visible escape i
 
 from __future__ import annotations
 
+import json
 import re
 
 # C0 and C1 controls and DEL; line and paragraph separators; bidi embeddings, overrides,
@@ -31,6 +32,19 @@ def _escape(match: re.Match[str]) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not valid text in a file name
         return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def quoted(text: str) -> str:
+    """`text` as a JSON string literal, which is also a TOML basic string, with every
+    character `inert` escapes written as `\\uXXXX`: it reads back exactly (json, tomllib)
+    and shows nothing raw on a terminal (`leadup mapping`'s file, issue 16, item 6).
+    A lone surrogate, which neither format can hold, becomes U+FFFD."""
+    return _UNSAFE.sub(_unicode_escape, json.dumps(text, ensure_ascii=False))
+
+
+def _unicode_escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return "\\ufffd" if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
 
 
 def inert(text: object, *, lines: bool = False) -> str:

@@ -16,6 +16,11 @@ transport    MemoryTransport(handler): a LeadTransport without sockets (httpx's 
              for leadup) and handlers to script it: FakeApi, always, script, flaky,
              created_then_lost, delayed (see that module's docstring)
 virtual_time VirtualTimeLoop, run_virtual(main), and the `virtual_time` marker
+web          web_in_thread(workspace, SandboxConfig, **WebConfig): `leadup web` over a sandbox on
+             a thread (RunningWeb: login_url(), only_upload()); log_in(web) as a requests
+             session; screenshot(page, name) into build/screenshots; expect (playwright's)
+browser      a pytest plugin: the browser tests (tests/web) left out with one line when
+             Chromium or playwright is missing, unless LEADUP_REQUIRE_BROWSER=1
 
 Virtual time
 ------------

@@ -13,7 +13,9 @@ here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -49,11 +51,45 @@ from uploader.model import Outcome
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
 from uploader.settings import UploadSettings
+from uploader.text import inert
+
+
+class InertGroup(LeadupGroup):
+    """click's own messages repeat what was typed (an extra argument, an option's value, a
+    file name): they are shown through `inert`, like every line leadup prints (issue 16)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with _inert_click_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _inert_click_errors():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _inert_click_errors() -> Iterator[None]:
+    try:
+        yield
+    except click.ClickException as exc:
+        message = exc.format_message()
+        shown = inert(message, lines=True)
+        if shown == message:
+            raise  # nothing to escape (and click's own kinds, like help for no arguments, stay)
+        if isinstance(exc, click.UsageError):
+            raise click.UsageError(shown, exc.ctx) from None
+        raise click.ClickException(shown) from None  # exit 1, as click's other kinds
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    cls=LeadupGroup,
+    cls=InertGroup,
 )
 @click.version_option(__version__, prog_name="leadup")
 @click.pass_context
@@ -253,12 +289,14 @@ def check(**opts: Any) -> None:
 
 
 def _register_subcommands() -> None:
-    """The sandbox and the jobs group live in their own packages."""
+    """The sandbox, the jobs group and the web page live in their own packages."""
     from jobs.cli import jobs_group
     from uploader.sandbox.command import sandbox_command
+    from uploader.web.command import web_command
 
     cli.add_command(sandbox_command, name="sandbox")
     cli.add_command(jobs_group, name="jobs")
+    cli.add_command(web_command, name="web")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ _STYLE = {
     CheckOutcome.ACCEPTED: "green",
     CheckOutcome.ANSWERED: "yellow",
     CheckOutcome.REFUSED: "red",
+    CheckOutcome.WRONG_URL: "red",
     CheckOutcome.UNREACHABLE: "red",
 }
 

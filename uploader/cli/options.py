@@ -31,6 +31,7 @@ from uploader.settings import (
     RetryPolicy,
     UploadSettings,
     api_settings_from_env,
+    country_codes,
 )
 
 
@@ -226,6 +227,13 @@ prepare_options = _options(
         help="Default country for phones and postal codes (US, CA, ...).",
     ),
     click.option(
+        "--countries",
+        metavar="CC,CC",
+        callback=lambda _ctx, _param, value: _countries(value),
+        help="Countries the source takes: rows of others are invalid (default: --country).",
+    ),
+    click.option("--allow-no-contact", is_flag=True, help="Send rows with no email or phone."),
+    click.option(
         "--require",
         multiple=True,
         metavar="FIELD",
@@ -389,7 +397,16 @@ def prepare_options_from(opts: dict[str, Any]) -> PrepareOptions:
         require=tuple(opts["require"]),
         keep_duplicates=opts["keep_duplicates"],
         is_test=opts["is_test"],
+        countries=opts.get("countries") or (),
+        allow_no_contact=bool(opts.get("allow_no_contact")),
     )
+
+
+def _countries(value: str | None) -> tuple[str, ...]:
+    try:
+        return country_codes(value or "")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--countries") from None
 
 
 def settings_from(

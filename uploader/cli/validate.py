@@ -24,9 +24,22 @@ def render_preview(found: Preview, console: Console) -> None:
     table = Table(title="column mapping", header_style="bold")
     table.add_column("column")
     table.add_column("sent as")
+    table.add_column("why (and close runners-up)")
     for column in found.detected.columns:
-        table.add_row(Text(inert(column.column)), Text(inert(column.target)))
+        # Each part inert on its own: a newline in a header must not pass as a line break.
+        why = "\n".join([inert(column.why), *(f"  or: {inert(r)}" for r in column.runners_up)])
+        table.add_row(Text(inert(column.column)), Text(inert(column.target)), Text(why))
     console.print(table)
+    held = found.detected.held_back
+    if held:
+        listing = ", ".join(
+            f'"{c.column}" ({c.target.removeprefix("held back ")[1:-1]})' for c in held
+        )
+        console.print(
+            inert(f"held back, never sent: {listing}; a mapping file that names a column sends it"),
+            markup=False,
+            soft_wrap=True,
+        )
 
     for sample in found.samples:  # JSON escapes C0 controls; inert the rest (bidi, C1)
         console.print(Text(inert(json.dumps(sample, ensure_ascii=False, indent=2), lines=True)))

@@ -19,6 +19,8 @@ import phonenumbers
 from nameparser import HumanName
 from nameparser.config import CONSTANTS as NAME_CONSTANTS
 
+from uploader.prepare.countries import a_country, postcode_country
+
 Checked = tuple[str, str | None]
 
 # What people type in an email or phone cell to say "none": sent as no value, not as an
@@ -43,6 +45,13 @@ _NANP_PLAIN = re.compile(r"^(?:\+?1[ .-]?)?\(?([2-9]\d\d)\)?[ .-]?(\d{3})[ .-]?(
 _US_ZIP = re.compile(r"^(\d{1,5})(?:\s*-\s*\d{4}|\s+\d{4})?$")  # 2139, 02139, 02139-1234
 _US_ZIP9 = re.compile(r"^\d{7,9}$")  # ZIP+4 written without the dash, leading zeros lost
 _CA_POSTAL = re.compile(r"^([A-Z]\d[A-Z])\s*-?\s*(\d[A-Z]\d)$")
+_INTERNATIONAL = re.compile(r"^00[\s.-]*(?=[1-9])")  # 001-555..., 00 44 ...: the IDD most use
+# What a person reads when Excel has turned a long number into scientific notation.
+LOST_DIGITS = (
+    "lost its digits to scientific notation (a spreadsheet saved the number so): "
+    "re-export the file from its source, or format the column as Text in Excel before "
+    "saving it as CSV"
+)
 
 
 def collapse(text: str) -> str:
@@ -122,7 +131,7 @@ def _strip_prefix(text: str) -> str:
     return _FB_PREFIX.sub("", text, count=1)
 
 
-def _undo_excel_number(text: str) -> str | None:
+def undo_excel_number(text: str) -> str | None:
     """Digits as typed from a number a spreadsheet stored; None when the digits are lost."""
     m = _TRAILING_ZERO_DECIMAL.match(text)
     if m:
@@ -137,6 +146,9 @@ def _undo_excel_number(text: str) -> str | None:
             return None
         return digits
     return text
+
+
+_undo_excel_number = undo_excel_number  # the name tests and older callers use
 
 
 def email(raw: str) -> Checked:
@@ -167,12 +179,18 @@ def phone(raw: str, region: str = "US") -> Checked:
         return "", None
     if "." in text or "," in text:
         if _SCIENTIFIC.match(text):
-            digits = _undo_excel_number(text)
+            digits = undo_excel_number(text)
             if digits is None:
-                return text, "lost its digits to a spreadsheet's scientific notation"
+                return text, LOST_DIGITS
             text = digits
         else:
-            text = _undo_excel_number(text) or text
+            text = undo_excel_number(text) or text
+    if text.startswith("00") and sum(c.isdigit() for c in text) >= 11:
+        # 00 then a country code and a number: the international prefix most countries dial.
+        # Taken only when it gives a phone; otherwise the text is judged as written.
+        international = _INTERNATIONAL.sub("+", text, count=1)
+        if international != text and (read := phone(international, region))[1] is None:
+            return read
     if region in NANP_REGIONS or text.startswith("+1"):
         # Most US lists are plain 10-digit numbers: read those without phonenumbers' full
         # parse (50 µs each); the result is the same (tests compare both on Hypothesis data).
@@ -303,14 +321,15 @@ def postal_code(raw: str, country: str = "US") -> Checked:
         return "", None
     country = country.upper()
     if country == "US":
-        plain = _undo_excel_number(text) or text
+        plain = undo_excel_number(text) or text
         m = _US_ZIP.match(plain)
         if m:
             return m.group(1).zfill(5), None
         if _US_ZIP9.match(plain):
             return plain.zfill(9)[:5], None
-        if _CA_POSTAL.match(plain.upper()):
-            return text, "is a Canadian postal code (use --country CA)"
+        elsewhere = postcode_country(plain)
+        if elsewhere is not None:
+            return text, f"looks like {a_country(elsewhere)} postcode (use --country {elsewhere})"
         return text, "is not a US ZIP code"
     if country == "CA":
         m = _CA_POSTAL.match(text.upper())
@@ -318,7 +337,7 @@ def postal_code(raw: str, country: str = "US") -> Checked:
             return f"{m.group(1)} {m.group(2)}", None
         return text, "is not a Canadian postal code"
     if country == "AU":
-        plain = _undo_excel_number(text) or text
+        plain = undo_excel_number(text) or text
         if re.fullmatch(r"\d{3,4}", plain):
             return plain.zfill(4), None
         return text, "is not an Australian postcode"
@@ -353,6 +372,12 @@ _STATES: dict[str, str] = {
     "prince edward island": "PE", "quebec": "QC", "saskatchewan": "SK", "yukon": "YT",
 }  # fmt: skip
 _STATE_CODES = frozenset(_STATES.values())
+
+
+def is_state(text: str) -> bool:
+    """True for a US state, territory or Canadian province, by name or 2-letter code."""
+    key = _fold(text)
+    return key.replace(" ", "").upper() in _STATE_CODES or key in _STATES
 
 
 def state(raw: str) -> Checked:

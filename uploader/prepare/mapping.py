@@ -1,23 +1,23 @@
-"""Which column of a lead file becomes which field of the lead: auto-mapping and mapping files.
+"""Which column of a lead file becomes which field of the lead: mapping files over auto-mapping.
 
-`auto_map` picks by header names (`uploader.headers`). When several columns could fill one
-field, the choice is deliberate and the same for every file; the columns not chosen are still
-sent, as extra fields, so nothing the person exported is lost. A mapping file (TOML) wins.
+`auto_map` (`uploader.prepare.judge`) picks by header names and sampled values. A mapping
+file (TOML) wins over it: what it names goes where it says, even a column the automatic
+mapping holds back as sensitive; the columns it leaves out keep their automatic mapping.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from uploader.errors import ConfigError
+from uploader.events import ColumnMap
 from uploader.headers import (
+    COUNTRY,
     EXTRA_PREFIX,
     FULL_NAME,
     IGNORE,
@@ -28,9 +28,14 @@ from uploader.headers import (
     snake_key,
 )
 from uploader.model import STANDARD_FIELDS
+from uploader.prepare.judge import ADDRESS_FIELDS, auto_map, extra_keys
+from uploader.prepare.mapped import ColumnEvidence, Mapping
+from uploader.text import quoted
 
 __all__ = [
+    "ADDRESS_FIELDS",
     "KEY_RE",
+    "ColumnEvidence",
     "Mapping",
     "auto_map",
     "describe",
@@ -39,63 +44,6 @@ __all__ = [
     "mapping_to_toml",
     "snake_key",
 ]
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """Where each column goes: a standard field, an extra field, a name to split, or nowhere."""
-
-    fields: dict[int, str]  # column position -> standard API field
-    extras: dict[int, str]  # column position -> extra field key
-    constants: dict[str, str] = field(default_factory=dict)  # key -> value on every lead
-    ignored: tuple[int, ...] = ()  # column positions left out
-    full_name: int | None = None  # column split into first/last when no separate columns
-
-
-ADDRESS_FIELDS = ("address_1", "address_2", "city", "state", "zip", "county")
-
-
-def auto_map(columns: Sequence[str]) -> Mapping:
-    """Map headers by the names real exports use; everything else becomes an extra field.
-
-    Several candidates for one field: the lowest rank wins (generic before Mobile before Home
-    before Business before Other; then the alias order; then the leftmost column). The address
-    comes whole from one prefix group, never street from Home and zip from Business: the group
-    with the best-ranked zip column (or, without any zip, the best-ranked address column).
-    """
-    matches = [(pos, m) for pos, h in enumerate(columns) if (m := match_header(h)) is not None]
-    address = [(rank, group) for _, (t, group, rank) in matches if t in ADDRESS_FIELDS]
-    zips = [(rank, group) for _, (t, group, rank) in matches if t == "zip"]
-    address_group = min(zips or address)[1] if (zips or address) else ""
-    best: dict[str, tuple[tuple[int, int], int]] = {}  # target -> (rank, position)
-    for pos, (target, group, rank) in matches:
-        if target in ADDRESS_FIELDS and group != address_group:
-            continue
-        if target not in best or rank < best[target][0]:
-            best[target] = (rank, pos)
-    fields = {pos: target for target, (_, pos) in best.items() if target in STANDARD_FIELDS}
-    full_name = None
-    if FULL_NAME in best and "first_name" not in best and "last_name" not in best:
-        full_name = best[FULL_NAME][1]
-    taken = set(fields) | ({full_name} if full_name is not None else set())
-    extras = _extra_keys(
-        [(pos, snake_key(h, pos)) for pos, h in enumerate(columns) if pos not in taken], set()
-    )
-    return Mapping(fields=dict(sorted(fields.items())), extras=extras, full_name=full_name)
-
-
-def _extra_keys(wanted: list[tuple[int, str]], taken_keys: set[str]) -> dict[int, str]:
-    """Unique extra keys: a repeat or a reserved key gets `_2`, `_3` ... appended."""
-    used = set(RESERVED_KEYS) | taken_keys
-    out: dict[int, str] = {}
-    for pos, key in wanted:
-        candidate, n = key, 1
-        while candidate in used:
-            n += 1
-            candidate = f"{key}_{n}"
-        used.add(candidate)
-        out[pos] = candidate
-    return out
 
 
 def describe(mapping: Mapping, columns: Sequence[str]) -> list[tuple[str, str]]:
@@ -108,12 +56,30 @@ def describe(mapping: Mapping, columns: Sequence[str]) -> list[tuple[str, str]]:
             what = "full name → first/last"
         elif pos in mapping.extras:
             what = f"extra {mapping.extras[pos]}"
+        elif pos in mapping.held_back:
+            what = f"held back ({mapping.held_back[pos]})"
+        elif pos in mapping.twins:
+            what = f"checked against {mapping.twins[pos]}"
         else:
             what = "ignored"
         rows.append((header, what))
     for key, value in mapping.constants.items():
         rows.append(("(every lead)", f"constant {key} = {value}"))
     return rows
+
+
+def column_maps(mapping: Mapping, columns: Sequence[str]) -> tuple[ColumnMap, ...]:
+    """Every column's target with its evidence and runners-up (the FileRead event's columns,
+    which validate and the web page show), then the constants."""
+    evidence = {ev.column: ev for ev in mapping.evidence}
+    out = []
+    for pos, (header, target) in enumerate(describe(mapping, columns)):
+        ev = evidence.get(pos)
+        if ev is None or ev.header != header:
+            out.append(ColumnMap(header, target))
+        else:
+            out.append(ColumnMap(header, target, ev.why, ev.runners_up))
+    return tuple(out)
 
 
 # --- mapping files ---------------------------------------------------------------------------
@@ -135,8 +101,9 @@ _HELP = """\
 
 
 def _toml_str(text: str) -> str:
-    # A JSON string is a valid TOML basic string (same escapes), and keeps non-ASCII readable.
-    return json.dumps(text, ensure_ascii=False)
+    # A JSON string is a valid TOML basic string (same escapes), and keeps non-ASCII readable;
+    # controls, DEL and bidi overrides of a header are escaped (TOML forbids DEL raw).
+    return quoted(text)
 
 
 def _column_ref(columns: Sequence[str], pos: int) -> str:
@@ -161,11 +128,19 @@ def mapping_to_toml(mapping: Mapping, columns: Sequence[str], source: str = "") 
             target = IGNORE
         ref = _column_ref(columns, pos)
         note = ""
-        if ref != header:
+        if pos in mapping.held_back:
+            note = f"  # held back: {mapping.held_back[pos]}; map it by name to send it"
+        elif ref != header:
             note = f"  # header {_toml_str(header)}"
+        elif pos == mapping.country:
+            note = "  # each row's country: how its phone and postcode are read"
+        elif pos in mapping.twins:
+            note = f"  # a second {mapping.twins[pos]} column: checked, not sent"
+        elif name := next((n for n, ps in mapping.alternates.items() if pos in ps), ""):
+            note = f"  # also a {name}: used where the first {name} is empty or not valid"
         else:
             found = match_header(header)
-            if found and target != found[0] and found[0] != FULL_NAME:
+            if found and target != found[0] and found[0] not in (FULL_NAME, COUNTRY):
                 note = f"  # could be {found[0]}; another column was preferred"
         lines.append(f"{_toml_str(ref)} = {_toml_str(target)}{note}")
     lines += ["", "[constants]"]
@@ -189,7 +164,9 @@ def _near_standard(value: str) -> str | None:
     return close[0] if close else None
 
 
-def load_mapping(path: Path, columns: Sequence[str]) -> Mapping:
+def load_mapping(
+    path: Path, columns: Sequence[str], sample: Sequence[Sequence[str]] | None = None
+) -> Mapping:
     """Read a TOML mapping file against the file's headers; ConfigError names the bad key."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -197,10 +174,15 @@ def load_mapping(path: Path, columns: Sequence[str]) -> Mapping:
         raise ConfigError(f"{path}: cannot read the mapping file: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not a valid TOML mapping file: {exc}") from exc
-    return mapping_from_dict(data, columns, source=str(path))
+    return mapping_from_dict(data, columns, source=str(path), sample=sample)
 
 
-def mapping_from_dict(data: dict[str, Any], columns: Sequence[str], source: str) -> Mapping:
+def mapping_from_dict(
+    data: dict[str, Any],
+    columns: Sequence[str],
+    source: str,
+    sample: Sequence[Sequence[str]] | None = None,
+) -> Mapping:
     """Apply a parsed mapping file to the headers (see `_HELP` for the format)."""
     unknown = set(data) - {"columns", "constants", "ignore", "auto"}
     if unknown:
@@ -230,7 +212,7 @@ def mapping_from_dict(data: dict[str, Any], columns: Sequence[str], source: str)
             raise ConfigError(f"{source}: column {ref!r} is mapped twice")
         explicit[pos] = target
 
-    base = auto_map(columns) if auto else Mapping(fields={}, extras={})
+    base = auto_map(columns, sample) if auto else Mapping(fields={}, extras={})
     fields: dict[int, str] = {}
     wanted_extras: dict[int, str] = {}
     ignored: set[int] = set()
@@ -253,6 +235,11 @@ def mapping_from_dict(data: dict[str, Any], columns: Sequence[str], source: str)
             ignored.add(pos)
         else:
             key = target.removeprefix(EXTRA_PREFIX)
+            if key == "is_test":
+                raise ConfigError(
+                    f"{source}: columns.{ref!r} = {target!r}: is_test is leadup's to send "
+                    "(--test), not a column's"
+                )
             if not KEY_RE.match(key):
                 raise ConfigError(
                     f"{source}: columns.{ref!r} = {target!r}: an extra field "
@@ -283,6 +270,9 @@ def mapping_from_dict(data: dict[str, Any], columns: Sequence[str], source: str)
     for pos, header in enumerate(columns):
         if pos in explicit or pos in fields or pos == full_name:
             continue
+        if pos in base.held_back or pos in base.twins or pos in base.ignored:
+            ignored.add(pos)  # held back, checked or compound: as the automatic mapping says
+            continue
         if auto:
             wanted_extras[pos] = snake_key(header, pos)
         else:
@@ -306,17 +296,68 @@ def mapping_from_dict(data: dict[str, Any], columns: Sequence[str], source: str)
     dup = _first_duplicate(list(explicit_extras.values()))
     if dup:
         raise ConfigError(f"{source}: two columns are mapped to the extra field {dup!r}")
-    auto_extras = _extra_keys(
+    auto_extras = extra_keys(
         [(p, k) for p, k in wanted_extras.items() if p not in explicit],
         set(explicit_extras.values()) | set(constant_values),
     )
     extras = dict(sorted({**explicit_extras, **auto_extras}.items()))
+    return _with_automatic_parts(
+        base,
+        Mapping(
+            fields=dict(sorted(fields.items())),
+            extras=extras,
+            constants=constant_values,
+            ignored=tuple(sorted(ignored)),
+            full_name=full_name,
+        ),
+        explicit,
+    )
+
+
+def _with_automatic_parts(base: Mapping, chosen: Mapping, explicit: dict[int, str]) -> Mapping:
+    """The automatic mapping's alternates, twins, compound parts, held-back columns, country
+    column and digit columns, for the columns the mapping file leaves to it."""
+    same_first = {name for pos, name in base.fields.items() if chosen.fields.get(pos) == name}
+    alternates = {
+        name: kept
+        for name, positions in base.alternates.items()
+        if name in same_first and (kept := tuple(p for p in positions if p in chosen.extras))
+    }
+    # A column the file says to ignore stays out, as held back, checked or ignored it was.
+    left = {p for p, target in explicit.items() if target == IGNORE}
+    twins = {
+        p: name
+        for p, name in base.twins.items()
+        if (p not in explicit or p in left) and name in same_first
+    }
+    parts = {name: part for name, part in base.parts.items() if name not in chosen.fields.values()}
+    country = base.country if base.country in chosen.extras else None
+    named = [p for p, key in chosen.extras.items() if p in explicit and key == "country"]
     return Mapping(
-        fields=dict(sorted(fields.items())),
-        extras=extras,
-        constants=constant_values,
-        ignored=tuple(sorted(ignored)),
-        full_name=full_name,
+        fields=chosen.fields,
+        extras=chosen.extras,
+        constants=chosen.constants,
+        ignored=tuple(p for p in chosen.ignored if p not in twins),
+        full_name=chosen.full_name,
+        alternates=alternates,
+        twins=twins,
+        parts=parts,
+        held_back={p: w for p, w in base.held_back.items() if p not in explicit or p in left},
+        country=named[0] if named else country,
+        digits=tuple(p for p in base.digits if p in chosen.extras),
+        evidence=_explicit_evidence(base.evidence, explicit),
+    )
+
+
+def _explicit_evidence(
+    auto: tuple[ColumnEvidence, ...], explicit: dict[int, str]
+) -> tuple[ColumnEvidence, ...]:
+    """The automatic evidence, with "mapping file" for the columns the file names."""
+    return tuple(
+        ColumnEvidence(ev.column, ev.header, explicit[ev.column], "mapping file")
+        if ev.column in explicit
+        else ev
+        for ev in auto
     )
 
 

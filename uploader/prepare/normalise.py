@@ -1,12 +1,13 @@
 """Rows -> leads: normalise what the API validates, check each row locally, find in-file duplicates.
 
-Work is done a column at a time over a chunk (clean emails by one regex over the column,
-plain phones by their few shapes, zips and states cached by value since a list repeats them,
-phonenumbers' parses cached by value); each row's payload, Lead and cells are then made by
-C-level loops as the caller takes them. Per-value rules live in `uploader.prepare.fields`.
+Work is done a column at a time over a chunk (`uploader.prepare.columns`: clean emails by one
+regex over the column, plain phones by their few shapes, zips and states cached by value);
+each row's payload, Lead and cells are then made by C-level loops as the caller takes them.
 
-Memory follows the chunk, except for duplicate detection, which must remember every lead of
-the file: 12 bytes per distinct email and per distinct phone (see `_Seen`).
+A row is checked for what would make its lead useless or wrong (issue 12): a field's value
+that cannot be one, a country the source does not take, a postcode of another country, no
+way to reach the person, digits Excel has lost. Memory follows the chunk, except for
+duplicate detection (`uploader.prepare.duplicates`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from uploader.errors import ConfigError
-from uploader.headers import match_header
 from uploader.model import (
     STANDARD_FIELDS,
     Lead,
@@ -30,105 +29,19 @@ from uploader.model import (
     leads_from,
 )
 from uploader.prepare import fields as f
-from uploader.prepare.mapping import Mapping
+from uploader.prepare.columns import FieldColumns, compound_part, lost_digits, split_extensions
+from uploader.prepare.countries import AU_STATES, country_code, fold
+from uploader.prepare.duplicates import Duplicates
+from uploader.prepare.judge import PHONE_EXTENSION
+from uploader.prepare.mapped import Mapping
 from uploader.settings import PrepareOptions
 
-_CACHE_LIMIT = 200_000  # values kept per cached normaliser; cleared past this (memory bound)
-_EMPTY_HASH = hash("")  # an empty email or phone: no value to repeat
 _SHOWN_VALUE_CHARS = 60  # a value quoted in an error is cut to this many characters
+NO_CONTACT = (
+    "no usable email or phone: no way to reach this lead (--allow-no-contact sends it anyway)"
+)
 
-Normaliser = Callable[[str], f.Checked]
-ColumnNormaliser = Callable[[list[str]], tuple[list[str], dict[int, str]]]
-
-
-class _Cached:
-    """A normaliser remembered by input value: a list has few distinct zips, states, phones."""
-
-    def __init__(self, func: Normaliser) -> None:
-        self.func = func
-        self.memo: dict[str, str] = {}  # value -> normalised value
-        self.bad: dict[str, str] = {}  # value -> problem, for the values that have one
-        self.unique: bool | None = None  # decided on the first chunk of some size
-
-    def column(self, values: list[str]) -> tuple[list[str], dict[int, str]]:
-        func = self.func
-        if self.unique is None and len(values) >= 1000:
-            # Mostly unique (phones often are): remembering them costs more than it saves.
-            self.unique = len(set(values)) * 2 > len(values)
-        if self.unique:
-            return f.each(func, values)
-        memo, bad = self.memo, self.bad
-        if len(memo) > _CACHE_LIMIT:
-            memo.clear()
-            bad.clear()
-        distinct = set(values)
-        for v in distinct.difference(memo):
-            memo[v], why = func(v)
-            if why is not None:
-                bad[v] = why
-        column = list(map(memo.__getitem__, values))
-        if bad.keys().isdisjoint(distinct):
-            return column, {}
-        return column, {i: bad[v] for i, v in enumerate(values) if v in bad}
-
-
-class _Seen:
-    """The first row of every value passed so far, in 12 bytes a value, for duplicates.
-
-    Values are kept as 64-bit hashes in sorted arrays, not as strings in a dict (about 170
-    bytes a value), so that a million distinct values take 12 MB, not 170 MB. Two different
-    values share a hash with odds of about n²/2⁶⁵ (3e-8 for a million values).
-
-    Each chunk's values become a sorted run; runs of like size are merged (as in an LSM
-    tree), so a value is copied about log(chunks) times rather than once per later chunk.
-    """
-
-    def __init__(self) -> None:
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, rows), big first
-        self.pending: dict[int, int] = {}  # this chunk's values: hash -> first row
-        self.pending_bulk: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes, rows) by hash
-
-    def lookup(self, ordered: np.ndarray) -> np.ndarray:
-        """The first row each hash had in earlier chunks, or 0, for hashes in sorted order.
-
-        Sorted, each search starts where the last one ended: a run is walked in order
-        rather than jumped about in. A hash is in one run at most.
-        """
-        self.commit()
-        found = np.zeros(len(ordered), dtype=np.int64)
-        for hashes, rows in self.runs:
-            at = np.minimum(np.searchsorted(hashes, ordered), len(hashes) - 1)
-            hit = hashes[at] == ordered
-            found[hit] = rows[at[hit]]
-        return found
-
-    def commit(self) -> None:
-        """Fold the values of the last chunk into the runs."""
-        if not self.pending and not self.pending_bulk:
-            return
-        walked = np.fromiter(self.pending, dtype=np.int64, count=len(self.pending))
-        walked_rows = np.fromiter(self.pending.values(), dtype=np.int64, count=len(walked))
-        order = np.argsort(walked)
-        new, new_rows = walked[order], walked_rows[order]
-        for hashes, rows in self.pending_bulk:  # each part is sorted already
-            new, new_rows = _merge(hashes, rows, new, new_rows)
-        self.pending = {}
-        self.pending_bulk = []
-        if not len(new):
-            return
-        self.runs.append((new, new_rows.astype(np.int32)))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            small = self.runs.pop()
-            big = self.runs.pop()
-            self.runs.append(_merge(*big, *small))
-
-
-def _merge(
-    hashes: np.ndarray, rows: np.ndarray, more: np.ndarray, more_rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two sorted (hashes, rows) as one, sorted."""
-    at = np.searchsorted(hashes, more)
-    return np.insert(hashes, at, more), np.insert(rows, at, more_rows)
+Problems = dict[int, dict[str, str]]  # row offset -> what (a field, "country" ...) -> reason
 
 
 def _show(value: str) -> str:
@@ -161,26 +74,33 @@ class Preparer:
         self.options = options
         self.file_sha256 = file_sha256
         country = options.country.upper()
-        self._normalisers: dict[str, ColumnNormaliser]
-        zips = _Cached(lambda v: f.postal_code(v, country))
-        states = _Cached(f.state)
-        self._normalisers = {
-            "email": f.email_column,
-            "phone": lambda values: f.phone_column(values, country),
-            "zip": zips.column,
-            "state": states.column,
-        }
+        self._country = country
+        self._taken = options.taken_countries()
+        self._columns = FieldColumns(country)
         self._field_cols = sorted(mapping.fields.items())  # (position, field)
-        self._twins = _twin_columns(mapping, self.columns)
         self._extra_cols = sorted(mapping.extras.items())
+        self._digits = frozenset(mapping.digits)
         self._constants = self._check_constants(mapping.constants, country)
-        self._seen_email = _Seen()
-        self._seen_phone = _Seen()
+        self._duplicates = Duplicates()
         self._required = tuple(dict.fromkeys(("zip", *options.require)))
         self._missing = {name: self._why_missing(name) for name in self._required}
         self._base: dict[str, Any] = dict(self._constants)  # on every payload, after the cells
         if options.is_test:
             self._base["is_test"] = True
+        sent = {*mapping.fields.values(), *mapping.parts, *self._constants}
+        self._check_contact = not options.allow_no_contact
+        self._contact_fields = [name for name in ("email", "phone") if name in sent]
+        self._extension_key = (
+            PHONE_EXTENSION if PHONE_EXTENSION not in mapping.extras.values() else None
+        )
+        by_field = {name: pos for pos, name in mapping.fields.items()}
+        # Without a country column, a 4-digit postcode beside an Australian state is not a
+        # US ZIP that lost its leading zero.
+        self._au_check = (
+            (by_field["zip"], by_field["state"])
+            if mapping.country is None and country == "US" and {"zip", "state"} <= set(by_field)
+            else None
+        )
 
     @staticmethod
     def _check_constants(constants: dict[str, str], country: str) -> dict[str, str]:
@@ -208,21 +128,30 @@ class Preparer:
         rows: list[int] = chunk.index.tolist()
         cells_in: list[list[str]] = [chunk.iloc[:, j].tolist() for j in range(chunk.shape[1])]
         raw = [f.without_controls(column) for column in cells_in]  # no NUL reaches the API
+        n = len(rows)
         keys: list[str] = []  # payload key of each normalised column, in payload order
         values: list[list[str]] = []
-        problems: dict[int, dict[str, str]] = {}  # row offset -> field -> reason
+        problems: Problems = {}
+        countries, foreign = self._row_countries(raw)
+        extensions: list[str] | None = None
         for pos, name in self._field_cols:
-            normalise = self._normalisers.get(name)
-            if normalise is None:
-                column = f.collapse_column(raw[pos])
-            else:
-                column, bad = normalise(raw[pos])
-                header = self.columns[pos]
-                for i, why in bad.items():
-                    reason = f'column "{header}": {_show(column[i])} {why}'
-                    problems.setdefault(i, {})[name] = reason
+            positions = (pos, *self.mapping.alternates.get(name, ()))
+            column, bad, ext = self._field(name, positions, raw, countries)
+            if name == "phone":
+                extensions = ext
+            for i, reason in bad.items():
+                problems.setdefault(i, {})[name] = reason
             keys.append(name)
             values.append(column)
+        for name, (pos, key) in self.mapping.parts.items():
+            column, bad = self._columns.column(name, compound_part(raw[pos], key), countries)
+            where = f"{self.columns[pos]}.{key}"
+            for i, why in bad.items():
+                problems.setdefault(i, {})[name] = f'column "{where}": {_show(column[i])} {why}'
+            keys.append(name)
+            values.append(column)
+        if self._au_check is not None:
+            self._check_au_postcodes(raw, problems)
         if self.mapping.full_name is not None:
             split = [f.split_name(v) for v in raw[self.mapping.full_name]]
             keys += ["first_name", "last_name"]
@@ -230,12 +159,159 @@ class Preparer:
         for pos, key in self._extra_cols:
             keys.append(key)
             values.append(f.strip_column(raw[pos]))
-        self._check_required(keys, values, len(rows), problems)
-        self._check_twins(raw, keys, values, problems)
+            if pos in self._digits:
+                for i, why in lost_digits(raw[pos]).items():
+                    reason = f'column "{self.columns[pos]}": {_show(raw[pos][i])} {why}'
+                    problems.setdefault(i, {})[f"#{pos}"] = reason
+        if extensions is not None and self._extension_key is not None:
+            keys.append(self._extension_key)
+            values.append(extensions)
+        self._check_required(keys, values, n, problems)
+        self._check_twins(raw, keys, values, countries, problems)
+        if self._check_contact:
+            self._check_reachable(keys, values, n, problems)
+        for i, reason in foreign.items():  # another country: that alone is the reason
+            problems[i] = {"country": reason}
 
         results = self._assemble(rows, keys, values, problems)
         cells = map(list, zip(*cells_in, strict=False)) if cells_in else ([] for _ in rows)
         return zip(results, cells, strict=False)  # same length: one result per row
+
+    def _field(
+        self,
+        name: str,
+        positions: Sequence[int],
+        raw: list[list[str]],
+        countries: list[str] | None,
+    ) -> tuple[list[str], dict[int, str], list[str] | None]:
+        """A field's column, its problems and (phones) extensions. With several columns for
+        the field (phone1, phone2), per row the first valid value wins; a bad value in the
+        first column is the row's problem only when no later column has a valid one."""
+        column, bad, ext = self._read(name, positions[0], raw[positions[0]], countries)
+        for alt in positions[1:]:
+            need = [i for i, v in enumerate(column) if not v or i in bad]
+            if not need:
+                break
+            # Only the rows that still need a value are read from the next column.
+            alt_column, alt_bad, alt_ext = self._read(
+                name,
+                alt,
+                [raw[alt][i] for i in need],
+                None if countries is None else [countries[i] for i in need],
+            )
+            column = list(column)
+            if alt_ext is not None and ext is None:
+                ext = [""] * len(column)
+            for j, i in enumerate(need):
+                if alt_column[j] and j not in alt_bad:
+                    column[i] = alt_column[j]
+                    bad.pop(i, None)
+                    if ext is not None:
+                        ext[i] = alt_ext[j] if alt_ext is not None else ""
+        if bad and len(positions) > 1:
+            others = " or ".join(f'"{self.columns[pos]}"' for pos in positions[1:])
+            for i in bad:
+                bad[i] += f"; no valid {name} in {others} either"
+        return column, bad, ext
+
+    def _read(
+        self, name: str, pos: int, cells: list[str], countries: list[str] | None
+    ) -> tuple[list[str], dict[int, str], list[str] | None]:
+        """`cells` of column `pos` as field `name`; problems worded for the row's error."""
+        values, ext = split_extensions(cells) if name == "phone" else (cells, None)
+        column, bad = self._columns.column(name, values, countries)
+        header = self.columns[pos]
+        reasons = {i: f'column "{header}": {_show(column[i])} {why}' for i, why in bad.items()}
+        return column, reasons, ext
+
+    def _row_countries(self, raw: list[list[str]]) -> tuple[list[str] | None, dict[int, str]]:
+        """Each row's country from the country column (None when there is none, or every row
+        is of the default country); and the rows of a country the source does not take."""
+        pos = self.mapping.country
+        if pos is None:
+            return None, {}
+        cells = raw[pos]
+        code_of: dict[str, str] = {}
+        for value in set(cells):
+            text = value.strip()
+            code_of[value] = (country_code(text) or f"?{text}") if text else self._country
+        codes = list(map(code_of.__getitem__, cells))
+        if all(code == self._country for code in code_of.values()):
+            return None, {}
+        header = self.columns[pos]
+        taken = ",".join(self._taken)
+        foreign: dict[int, str] = {}
+        for i, code in enumerate(codes):
+            if code.startswith("?"):
+                foreign[i] = f'column "{header}": {_show(cells[i])} is not a country leadup knows'
+            elif code not in self._taken:
+                foreign[i] = (
+                    f"country {code} is not one this source takes (--countries); it takes {taken}"
+                )
+        return codes, foreign
+
+    def _check_au_postcodes(self, raw: list[list[str]], problems: Problems) -> None:
+        """A 3- or 4-digit postcode beside an Australian state: never padded into a US ZIP."""
+        zip_pos, state_pos = self._au_check or (0, 0)
+        states = raw[state_pos]
+        australian = {s for s in set(states) if fold(s) in AU_STATES}
+        if not australian:
+            return
+        header = self.columns[zip_pos]
+        for i, state in enumerate(states):
+            value = raw[zip_pos][i].strip()
+            if state in australian and value.isdigit() and len(value) in (3, 4):
+                problems.setdefault(i, {})["zip"] = (
+                    f'column "{header}": {_show(value)} looks like an AU postcode (its state '
+                    "is Australian); use --country AU"
+                )
+
+    def _check_reachable(
+        self, keys: list[str], values: list[list[str]], n: int, problems: Problems
+    ) -> None:
+        """A row with neither a usable email nor a usable phone reaches nobody (DECISIONS
+        2026-12-03): invalid unless --allow-no-contact."""
+        if any(name in self._constants for name in ("email", "phone")):
+            return
+        unreached: Sequence[int] = range(n)
+        for name in self._contact_fields:
+            column = values[keys.index(name)]
+            bad = {i for i, reasons in problems.items() if name in reasons}
+            if not bad and all(column):  # every row has one (the usual case, at C speed)
+                return
+            unreached = [i for i in unreached if not column[i] or i in bad]
+            if not unreached:
+                return
+        for i in unreached:
+            reasons = problems.setdefault(i, {})
+            if "email" not in reasons and "phone" not in reasons:  # else those say what to fix
+                reasons["contact"] = NO_CONTACT
+
+    def _check_twins(
+        self,
+        raw: list[list[str]],
+        keys: list[str],
+        values: list[list[str]],
+        countries: list[str] | None,
+        problems: Problems,
+    ) -> None:
+        """A row whose second column for a field (two "Zip" headers, "Zip" and "Zip Code")
+        holds another value than the column sent as that field: which one is meant is not
+        for leadup to guess. One that agrees or is empty is not sent at all."""
+        chosen = {name: pos for pos, name in self.mapping.fields.items()}
+        for pos, name in self.mapping.twins.items():
+            if name not in keys:
+                continue
+            twin, _ = self._columns.column(name, raw[pos], countries)
+            sent = values[keys.index(name)]
+            header, other = self.columns[pos], self.columns[chosen.get(name, pos)]
+            for i, (a, b) in enumerate(zip(twin, sent, strict=True)):
+                if a and a != b:
+                    problems.setdefault(i, {})[f"{name}#{pos}"] = (
+                        f'column "{header}": {_show(a)} is another {name} than column '
+                        f'"{other}" ({_show(b) if b else "empty"}); keep one, or say which '
+                        "with --mapping"
+                    )
 
     def _assemble(
         self,
@@ -254,89 +330,11 @@ class Preparer:
             for i, reasons in problems.items()
         }
         if not self.options.keep_duplicates:
-            self._find_duplicates(rows, keys, values, held)
+            self._duplicates.hold(rows, keys, values, held)
         payloads = _payloads(keys, values, self._base, len(rows))
         keys_by_row = idempotency_keys(self.file_sha256, rows) if self._with_keys else repeat("")
         leads = leads_from(zip(rows, payloads, keys_by_row, strict=False))
         return map(held.get, range(len(rows)), leads) if held else leads
-
-    def _find_duplicates(
-        self,
-        rows: list[int],
-        keys: list[str],
-        values: list[list[str]],
-        held: dict[int, RowResult],
-    ) -> None:
-        """Hold back (as skipped) rows whose email or phone an earlier sent row had.
-
-        Only rows that can be duplicates (a value seen in an earlier chunk, or repeated in
-        this one) are walked in order, few as they are; every other sent row is remembered
-        in bulk with numpy.
-        """
-        n = len(rows)
-        row_numbers = np.asarray(rows, dtype=np.int64)
-        unheld = np.ones(n, dtype=bool)
-        unheld[list(held)] = False
-        stores = []
-        suspect = np.zeros(n, dtype=bool)
-        for name, seen in (("email", self._seen_email), ("phone", self._seen_phone)):
-            if name not in keys:
-                continue
-            column = values[keys.index(name)]
-            hashes = np.fromiter(map(hash, column), dtype=np.int64, count=n)
-            present = hashes != _EMPTY_HASH  # a value hashing as "" is a 2⁻⁶⁴ chance
-            order = np.argsort(hashes)  # one sort per column: lookup, twins and memory
-            ordered = hashes[order]
-            before = np.empty(n, dtype=np.int64)
-            before[order] = seen.lookup(ordered)
-            twins = np.zeros(n, dtype=bool)  # in hash order: a value that occurs twice
-            twins[1:] = ordered[1:] == ordered[:-1]
-            twins[:-1] |= twins[1:]
-            repeated = np.empty(n, dtype=bool)
-            repeated[order] = twins
-            suspect |= present & ((before > 0) | repeated)
-            stores.append((column, present, hashes, before, seen, order, ordered))
-        for i in np.flatnonzero(suspect & unheld).tolist():
-            first = 0
-            for column, _, hashes, before, seen, _, _ in stores:
-                if column[i]:
-                    first = int(before[i]) or seen.pending.get(int(hashes[i]), 0)
-                    if first:
-                        break
-            if first:
-                held[i] = RowResult(rows[i], Outcome.SKIPPED, error=f"same lead as row {first}")
-                continue
-            for column, _, hashes, _, seen, _, _ in stores:
-                if column[i]:
-                    seen.pending.setdefault(int(hashes[i]), rows[i])
-        # Every other sent row: its values are new and unique in the chunk.
-        plain = unheld & ~suspect
-        for _, present, _, _, seen, order, ordered in stores:
-            take = (plain & present)[order]  # in hash order
-            seen.pending_bulk.append((ordered[take], row_numbers[order][take]))
-
-    def _check_twins(
-        self,
-        raw: list[list[str]],
-        keys: list[str],
-        values: list[list[str]],
-        problems: dict[int, dict[str, str]],
-    ) -> None:
-        """A row whose second column for a field (two "Zip" headers, "Zip" and "Zip Code")
-        holds another value than the column sent as that field: which one is meant is not
-        for leadup to guess, nor to send the other one quietly as an extra field."""
-        for pos, field, chosen in self._twins:
-            normalise = self._normalisers.get(field)
-            twin = normalise(raw[pos])[0] if normalise else f.collapse_column(raw[pos])
-            sent = values[keys.index(field)]
-            header, other = self.columns[pos], self.columns[chosen]
-            for i, (a, b) in enumerate(zip(twin, sent, strict=True)):
-                if a and a != b:
-                    problems.setdefault(i, {})[f"{field}#{pos}"] = (
-                        f'column "{header}": {_show(a)} is another {field} than column '
-                        f'"{other}" ({_show(b) if b else "empty"}); keep one, or say which '
-                        "with --mapping"
-                    )
 
     def _check_required(
         self, keys: list[str], values: list[list[str]], n: int, problems: dict[int, dict[str, str]]
@@ -368,31 +366,10 @@ class Preparer:
         for pos, key in self.mapping.extras.items():
             if key == name:
                 return f'column "{self.columns[pos]}" is empty: {why}'
+        if name in self.mapping.parts:
+            pos, key = self.mapping.parts[name]
+            return f'column "{self.columns[pos]}" has no {key}: {why}'
         return f"no column is mapped to {name} ({why}); map one with --mapping"
-
-
-# Fields a lead has one of (a person may have several emails and phones, not two zips).
-_ONE_PER_LEAD = frozenset(("first_name", "last_name", "address_1", "city", "state", "zip"))
-
-
-def _twin_columns(mapping: Mapping, columns: Sequence[str]) -> list[tuple[int, str, int]]:
-    """(position, field, position of the column sent as that field) for each extra column
-    that is a second column for a field: the same header again, or another header for a
-    one-per-lead field in the same group ("Zip Code" beside "Zip"; not "Home Zip")."""
-    chosen = {field: pos for pos, field in mapping.fields.items()}
-    twins = []
-    for pos in mapping.extras:
-        found = match_header(columns[pos])
-        if found is None or found[0] not in chosen:
-            continue
-        field, group, _ = found
-        first = chosen[field]
-        same_header = columns[pos].strip().casefold() == columns[first].strip().casefold()
-        first_match = match_header(columns[first])
-        same_group = first_match is not None and first_match[1] == group
-        if same_header or (field in _ONE_PER_LEAD and same_group):
-            twins.append((pos, field, first))
-    return twins
 
 
 def _check_mapping(mapping: Mapping, columns: Sequence[str]) -> None:
@@ -404,7 +381,9 @@ def _check_mapping(mapping: Mapping, columns: Sequence[str]) -> None:
     if dup is not None:
         raise ConfigError(f"the mapping sends {dup!r} from two places; map one column to it")
     width = len(columns)
-    positions = [*mapping.fields, *mapping.extras]
+    positions = [*mapping.fields, *mapping.extras, *mapping.twins, *mapping.held_back]
+    positions += [pos for pos, _ in mapping.parts.values()]
+    positions += [pos for alts in mapping.alternates.values() for pos in alts]
     if mapping.full_name is not None:
         positions.append(mapping.full_name)
     if any(not 0 <= p < width for p in positions):

@@ -127,15 +127,5 @@ def _declared(ref: bytes) -> tuple[int, int]:
 def _check_range(
     size: tuple[int, int], sheet: str, path: Path, limits: ReadLimits, *, declared: bool = False
 ) -> None:
-    rows, cols = size
     where = f"sheet part {posixpath.basename(sheet)!r} " + ("declares" if declared else "reaches")
-    if rows > limits.max_rows:
-        raise limits.refuse(f"{where} row {rows:,}", f"{limits.max_rows:,} rows", path)
-    if cols > limits.max_columns:
-        raise limits.refuse(f"{where} column {cols:,}", f"{limits.max_columns:,} columns", path)
-    if rows * cols > limits.max_sheet_cells:
-        raise limits.refuse(
-            f"{where} a range of {rows:,} rows by {cols:,} columns",
-            f"{limits.max_sheet_cells:,} cells a sheet",
-            path,
-        )
+    limits.check_range(*size, where, path)

@@ -31,6 +31,7 @@ from uploader.read.table import (
     header_cells,
     header_index,
 )
+from uploader.read.xls_bounds import check_xls
 from uploader.settings import ReadOptions
 
 _LISTED_SHEETS = 8  # sheets named in the error when none has a zip column
@@ -84,8 +85,11 @@ def open_excel(
     """
     from python_calamine import CalamineWorkbook
 
+    # Before calamine allocates a sheet's whole range (or what it declares).
     if fmt == "xlsx":
-        check_xlsx(path, limits, halt)  # before calamine allocates a sheet's whole range
+        check_xlsx(path, limits, halt)
+    else:
+        check_xls(path, limits, halt)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for broken files

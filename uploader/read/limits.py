@@ -25,10 +25,25 @@ class ReadLimits:
     max_cell_chars: int = 1 << 20  # one cell's text (1 MiB)
     max_line_bytes: int = 1 << 20  # one line of a text file, between line breaks (1 MiB)
     max_xml_bytes: int = 1 << 30  # one part of an xlsx, uncompressed (1 GiB)
+    max_xls_bytes: int = 512 << 20  # an .xls file, read whole to walk its records (512 MiB)
 
     def refuse(self, what: str, limit: str, path: object) -> InputError:
         """The error for a file past one limit: what was found, and the limit."""
         return InputError(f"{what}: past leadup's limit of {limit}", path=str(path))
+
+    def check_range(self, rows: int, cols: int, where: str, path: object) -> None:
+        """Refuse a sheet's range past the rows, columns or cells limit; `where` says whose
+        (`sheet part 'sheet1.xml' declares`)."""
+        if rows > self.max_rows:
+            raise self.refuse(f"{where} row {rows:,}", f"{self.max_rows:,} rows", path)
+        if cols > self.max_columns:
+            raise self.refuse(f"{where} column {cols:,}", f"{self.max_columns:,} columns", path)
+        if rows * cols > self.max_sheet_cells:
+            raise self.refuse(
+                f"{where} a range of {rows:,} rows by {cols:,} columns",
+                f"{self.max_sheet_cells:,} cells a sheet",
+                path,
+            )
 
 
 LIMITS = ReadLimits()

@@ -4,8 +4,9 @@ the credentials and the API they were sent to.
 A ping prices a lead without creating one (../shared/api/NOTES.md) and `is_test: true` marks
 it as test data, so a check costs nothing and can be run any time. Every face words the
 result the same way (`CheckReport.describe`). Exit codes: 0 the API answered without refusing
-the credentials, 2 no credentials (a ConfigError before any call), 3 refused credentials or
-no answer at all.
+the credentials, 2 no credentials (a ConfigError before any call) or an API URL that is wrong
+(a 404, 405 or redirect: configuration, not a passing fault), 3 refused credentials or no
+answer at all.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from urllib.parse import urlsplit, urlunsplit
 from uploader.errors import MaybeSent, NotSent
 from uploader.send.outcomes import error_text
 from uploader.send.transport import HttpTransport, LeadTransport
-from uploader.settings import ApiSettings, Credentials
+from uploader.settings import DEFAULT_API_URL, ApiSettings, Credentials
 
 # The API requires a zip on every ping; 00001 is the documented test zip (NOTES.md), which a
 # source in test mode answers "Match found" with fixed test bids.
 TEST_ZIP = "00001"
 TEST_PING = {"zip": TEST_ZIP, "is_test": True}
 _REFUSED = frozenset({401, 403})
+_NO_ENDPOINT = frozenset({404, 405})  # nothing takes a ping POST at this URL
 _SAID_CHARS = 200  # what the API said, at most, in a line
 
 
@@ -33,6 +35,7 @@ class CheckOutcome(Enum):
     ACCEPTED = "accepted"  # a 2xx answer: the credentials work
     ANSWERED = "answered"  # another answer, but not a refusal of the credentials
     REFUSED = "refused"  # 401 or 403
+    WRONG_URL = "wrong_url"  # 404, 405 or a redirect: no ping endpoint where the URL points
     UNREACHABLE = "unreachable"  # no answer: no connection, or none in time
 
 
@@ -54,8 +57,11 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        """0 the API did not refuse the credentials; 3 it did, or it could not be reached."""
-        return 0 if self.outcome in (CheckOutcome.ACCEPTED, CheckOutcome.ANSWERED) else 3
+        """0 the API did not refuse the credentials; 2 the URL is wrong (configuration, as
+        for every command); 3 the credentials were refused, or the API could not be reached."""
+        if self.outcome in (CheckOutcome.ACCEPTED, CheckOutcome.ANSWERED):
+            return 0
+        return 2 if self.outcome is CheckOutcome.WRONG_URL else 3
 
     def describe(self) -> list[str]:
         """The result in a few plain lines, the first one the verdict."""
@@ -74,6 +80,12 @@ class CheckReport:
                 f"credentials not refused: {where} answered a test ping with {status}{said}",
                 used,
                 _answered_hint(self.http_status),
+            ]
+        if self.outcome is CheckOutcome.WRONG_URL:
+            return [
+                f"wrong API URL: {where} answered a test ping with {status}{said}",
+                f"{used}; they were not checked",
+                _wrong_url_hint(self.http_status),
             ]
         if self.outcome is CheckOutcome.REFUSED:
             what = (
@@ -96,6 +108,8 @@ class CheckReport:
 
 def credential_variables(credentials: Credentials) -> str:
     """The environment variables `Credentials.from_env` read these credentials from."""
+    if credentials.source:
+        return credentials.source
     if credentials.scheme == "Bearer":
         return "JUICED_API_TOKEN"
     return "JUICED_API_KEY and JUICED_API_SECRET"
@@ -131,6 +145,8 @@ def _outcome(status: int) -> CheckOutcome:
         return CheckOutcome.ACCEPTED
     if status in _REFUSED:
         return CheckOutcome.REFUSED
+    if 300 <= status < 400 or status in _NO_ENDPOINT:
+        return CheckOutcome.WRONG_URL
     return CheckOutcome.ANSWERED
 
 
@@ -153,12 +169,17 @@ def _report(
     )
 
 
+def _wrong_url_hint(status: int | None) -> str:
+    """What a 404, 405 or redirect asks to fix."""
+    what = "a redirect" if status is not None and 300 <= status < 400 else "no ping endpoint"
+    return (
+        f"{what} at this URL: set the API's base URL (--api-url or JUICED_API_URL), the part"
+        f" before /leads and /ping, e.g. {DEFAULT_API_URL}"
+    )
+
+
 def _answered_hint(status: int | None) -> str:
-    """What an answer other than a success or a refusal suggests doing."""
-    if status is not None and 300 <= status < 400:
-        return "a redirect: the API URL may be wrong (--api-url or JUICED_API_URL)"
-    if status in (404, 405):
-        return "no ping endpoint at this URL: check the API URL (--api-url or JUICED_API_URL)"
+    """What an answer other than a success, a refusal or a wrong URL suggests doing."""
     if status == 429:
         return "the API asked to slow down; the credentials were not refused"
     if status is not None and status >= 500:

@@ -18,11 +18,11 @@ from typing import Any
 import pandas as pd
 
 from uploader.errors import InputError, JournalError, StopRun
-from uploader.events import ColumnMap, FileRead
+from uploader.events import FileRead
 from uploader.journal import Journal, RowJournal
 from uploader.journal.results import read_results
 from uploader.model import Lead, Outcome, RowResult
-from uploader.prepare.mapping import Mapping, auto_map, describe, load_mapping
+from uploader.prepare.mapping import Mapping, auto_map, column_maps, load_mapping
 from uploader.prepare.normalise import Preparer
 from uploader.read import Table, open_table
 from uploader.run.request import UploadRequest, journal_path_for
@@ -54,21 +54,27 @@ def file_read(table: Table, mapping: Mapping) -> FileRead:
         delimiter=d.delimiter,
         sheet=d.sheet,
         header_row=d.header_row,
-        columns=tuple(ColumnMap(col, target) for col, target in describe(mapping, table.columns)),
+        columns=column_maps(mapping, table.columns),
         note=d.note,
     )
 
 
 def map_columns(table: Table, mapping_path: Path | None) -> Mapping:
-    """Where each column goes: the mapping file's word, else the automatic mapping; checked."""
-    mapping = load_mapping(mapping_path, table.columns) if mapping_path else auto_map(table.columns)
+    """Where each column goes: the mapping file's word, else the automatic mapping (by headers
+    and a sample of the values); checked."""
+    sample = table.sample()  # columns are judged by their values too (one chunk is read)
+    mapping = (
+        load_mapping(mapping_path, table.columns, sample)
+        if mapping_path
+        else auto_map(table.columns, sample)
+    )
     check_mapping(mapping, table)
     return mapping
 
 
 def check_mapping(mapping: Mapping, table: Table) -> None:
     """A file where nothing maps to zip would be a file of invalid rows: say so instead."""
-    if "zip" not in mapping.fields.values() and "zip" not in mapping.constants:
+    if "zip" not in {*mapping.fields.values(), *mapping.constants, *mapping.parts}:
         headers = ", ".join(repr(c) for c in table.columns[:12])
         raise InputError(
             f"no column maps to zip (the API requires it); columns are {headers}. "
@@ -175,10 +181,20 @@ def _check_unchanged(table: Table) -> None:
 def identity(mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None) -> dict[str, str]:
     """What a resume must share with the run it continues, as journal metadata."""
     return {
-        "mapping": _json(asdict(mapping)),
-        "prepare": _json(asdict(options)),
+        "mapping": _json(mapping.identity()),
+        "prepare": _json(_prepare_identity(options)),
         "ping": _json(None if ping is None else ping.identity()),
     }
+
+
+def _prepare_identity(options: PrepareOptions) -> dict[str, Any]:
+    """The options as a resume compares them; the issue-12 ones only when set, so an upload
+    started before they existed resumes as it was."""
+    data = asdict(options)
+    for key in ("countries", "allow_no_contact"):
+        if not data[key]:
+            del data[key]
+    return data
 
 
 def check_same_run(
@@ -281,15 +297,9 @@ def _json_meta(journal: RowJournal, key: str) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(raw)
     if key == "prepare":
         value["require"] = tuple(value.get("require", ()))
+        value["countries"] = tuple(value.get("countries", ()))
     return value
 
 
 def _mapping_from_meta(journal: RowJournal) -> Mapping:
-    raw = _json_meta(journal, "mapping")
-    return Mapping(
-        fields={int(k): v for k, v in raw["fields"].items()},
-        extras={int(k): v for k, v in raw["extras"].items()},
-        constants=dict(raw["constants"]),
-        ignored=tuple(raw["ignored"]),
-        full_name=raw["full_name"],
-    )
+    return Mapping.from_identity(_json_meta(journal, "mapping"))

@@ -144,4 +144,4 @@ def split_reason(error: str) -> tuple[str, str]:
 def mapping_toml(path: Path, read: ReadOptions) -> str:
     """The automatic mapping of a file as an editable TOML mapping file."""
     table = open_table(path, read)
-    return mapping_to_toml(auto_map(table.columns), table.columns)
+    return mapping_to_toml(auto_map(table.columns, table.sample()), table.columns)

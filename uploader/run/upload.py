@@ -19,6 +19,7 @@ from uploader.errors import JournalError, JournalMismatch, JournalWriteError, Us
 from uploader.events import Notice, NoticeKind, RowsLoaded, RunFinished
 from uploader.journal import Journal, RowJournal
 from uploader.model import Outcome
+from uploader.prepare.mapped import held_back_note
 from uploader.report import UploadReport
 from uploader.run.control import RunControl
 from uploader.run.dispatch import NothingSentYet, dispatch_and_render
@@ -73,6 +74,8 @@ async def upload(
             table, mapping, detected = await read_and_map(request, control.stopping)
             refuse_results_file(request.input_path, table.columns, request.program)
             control.emit(detected)
+            if mapping.held_back:  # the summary says what was never sent, and why
+                notes.append(held_back_note(mapping, table.columns))
             if request.restart and (kept := prepare_restart(request)) is not None:
                 notes.append(f"the earlier results are kept as {kept.name}")
             try:
@@ -83,7 +86,7 @@ async def upload(
                 resumed = journal.sending_began  # loaded, or cut short after sending began
                 if resumed:
                     check_same_run(journal, mapping, request.prepare, request.settings.ping)
-                    notes.extend(_recover(journal, request.settings))
+                    notes.extend(recover_rows_in_flight(journal, request.settings))
                 else:
                     earlier = earlier_uploads(table.sha256, request.settings.api.base_url)
                     refuse_sending_again(earlier, request)
@@ -91,7 +94,7 @@ async def upload(
                     loading = None
                     if not journal.loaded:  # scan it whole, then load while sending
                         loading = await start_loading(journal, table, mapping, request, halt)
-                    finished_before = journal.loaded and not journal.pending_count()
+                    finished_before = resumed and journal.loaded and not journal.pending_count()
                     counts = _announce(control, journal, resumed, notes, loading)
                     stage.sending()
                     report = await dispatch_and_render(
@@ -157,7 +160,7 @@ async def retry(
         with OutputLock(results_path):
             journal = Journal.open_existing(journal_path)
             try:
-                notes.extend(_recover(journal, settings))
+                notes.extend(recover_rows_in_flight(journal, settings))
                 fixed = await asyncio.to_thread(apply_fixes, journal, results_path, wanted)
                 if fixed:
                     notes.append(f"{fixed} rows re-read from the edited results file")
@@ -224,16 +227,20 @@ def _remember(
         notes.append(f"could not record what was created in {memory_path()}: {exc}")
 
 
-def _recover(journal: RowJournal, settings: UploadSettings) -> list[str]:
+def recover_rows_in_flight(journal: RowJournal, settings: UploadSettings) -> list[str]:
     """Settle the rows a dead run left in flight; what to tell the person about it."""
     resend = settings.retry.retry_unsafe
     recovered = journal.recover_in_flight(resend=resend)
     if not recovered:
         return []
+    one = recovered == 1
     fate = (
-        "to send again (--retry-unsafe)" if resend else "now unknown (they may have been created)"
+        "to send again (--retry-unsafe)"
+        if resend
+        else f"now unknown ({'it' if one else 'they'} may have been created)"
     )
-    return [f"{recovered} rows were being sent when the last run stopped: {fate}"]
+    were = "was" if one else "were"
+    return [f"{plural(recovered, 'row')} {were} being sent when the last run stopped: {fate}"]
 
 
 def _announce(

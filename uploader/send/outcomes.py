@@ -18,6 +18,8 @@ from uploader.send.transport import ApiResponse
 _OVERLOAD = frozenset({408, 425, 503})
 _AUTH = frozenset({401, 403})
 _UNREADABLE_CREATED = "created, but the API's answer was unreadable (no price or lead id)"
+# Where credentials are read when nobody says otherwise (`Credentials.from_env`'s defaults).
+DEFAULT_CREDENTIALS_FROM = "JUICED_API_KEY and JUICED_API_SECRET, or JUICED_API_TOKEN"
 
 
 class Action(Enum):
@@ -45,13 +47,15 @@ class Verdict:
     retry_after: str | None = None
 
 
-def judge_response(response: ApiResponse) -> Verdict:
-    """Decide what one HTTP answer means."""
+def judge_response(response: ApiResponse, credentials_from: str = "") -> Verdict:
+    """Decide what one HTTP answer means; a refusal names `credentials_from` (the variables
+    the credentials were read from, `Credentials.source`) as what to check."""
     status = response.status
     if 200 <= status < 300:
         return _created(response)
     if status in _AUTH:
-        return Verdict(Action.AUTH, http_status=status, error=_auth_message(status))
+        error = _auth_message(status, credentials_from)
+        return Verdict(Action.AUTH, http_status=status, error=error)
     if status == 429:
         return Verdict(
             Action.RATE_LIMITED,
@@ -127,10 +131,12 @@ def said(what: str, response: ApiResponse) -> str:
     return f"{what}: {text}" if text else what
 
 
-def _auth_message(status: int) -> str:
+def _auth_message(status: int, credentials_from: str) -> str:
+    """What to fix, naming the variables the credentials were read from (a job's own)."""
+    where = credentials_from or DEFAULT_CREDENTIALS_FROM
     if status == 401:
-        return (
-            "the API refused the credentials (HTTP 401): check JUICED_API_KEY and "
-            "JUICED_API_SECRET, or JUICED_API_TOKEN"
-        )
-    return "the credentials are not allowed to post leads to this source (HTTP 403)"
+        return f"the API refused the credentials (HTTP 401): check {where}"
+    return (
+        "the credentials are not allowed to post leads to this source (HTTP 403): check that"
+        f" {where} hold this source's credentials"
+    )

@@ -61,9 +61,11 @@ def ping_payload(payload: Mapping[str, Any], fields: Sequence[str]) -> dict[str,
     return body
 
 
-def judge_ping(response: ApiResponse) -> tuple[Verdict, PingQuote | None]:
+def judge_ping(
+    response: ApiResponse, credentials_from: str = ""
+) -> tuple[Verdict, PingQuote | None]:
     """What one ping answer means: a quote, a rejection, or a retry (never ambiguous)."""
-    verdict = judge_response(response)
+    verdict = judge_response(response, credentials_from)
     if verdict.action is Action.AMBIGUOUS:  # a 5xx: nothing was created, so try again
         verdict = Verdict(
             Action.RETRY,

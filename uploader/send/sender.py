@@ -99,6 +99,7 @@ class RowSender:
         self._retry = settings.retry
         self._stall_s = settings.rate.stall_s
         self._ping = settings.ping
+        self._credentials_from = settings.api.credentials.source  # named by a 401's message
         self._backoff = wait_random_exponential(
             multiplier=self._retry.backoff_initial_s, max=self._retry.backoff_max_s
         )
@@ -220,7 +221,9 @@ class RowSender:
             sent_at, probe = await flow.slot(flow.ping_pacer)
             self._count_request(tries, ping=True)
             try:
-                verdict, quote = judge_ping(await self._transport.post_ping(payload))
+                verdict, quote = judge_ping(
+                    await self._transport.post_ping(payload), self._credentials_from
+                )
             except (NotSent, MaybeSent) as exc:  # a ping creates nothing: both are safe to retry
                 verdict, quote = Verdict(Action.RETRY, Outcome.FAILED, error=f"ping: {exc}"), None
             answered = True
@@ -251,7 +254,8 @@ class RowSender:
             tries.in_flight = True
             try:
                 verdict = judge_response(
-                    await self._transport.post_lead(payload, lead.idempotency_key)
+                    await self._transport.post_lead(payload, lead.idempotency_key),
+                    self._credentials_from,
                 )
             except NotSent as exc:
                 verdict = Verdict(Action.RETRY, outcome=Outcome.FAILED, error=str(exc))

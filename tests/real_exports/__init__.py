@@ -1,0 +1,1 @@
+"""Answer keys for the exports others published (shared/real-exports), and their tests."""
