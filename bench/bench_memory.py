@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_memory.py            # ~20 min on 2 cores (the 1M upload)
     .venv/bin/python bench/bench_memory.py --quick    # 200 and 1,000 rows, seconds
 
-Each upload runs once, as a user runs it (`leadup upload FILE --concurrency 16 --rate
+Each upload runs once, as a user runs it (`leadup upload FILE --concurrency 32 --rate
 100000 --output OUT --restart -q`, credentials in the environment), in a fresh process,
 against `leadup sandbox` in a process of its own (no latency, no limit; `--no-records` when
 the sandbox has it, so a million leads do not grow its request log). Peak RSS is
@@ -39,7 +39,6 @@ from common import (
 RATE = 100_000
 PEAK_TARGET_MB = 250.0
 GROWTH_TARGET = 1.5
-STARTUP_TARGET_S = 2.0
 
 
 def upload(rows: int, tmp: Path, concurrency: int) -> tuple[Measured, float | None, dict]:
@@ -64,7 +63,7 @@ def upload(rows: int, tmp: Path, concurrency: int) -> tuple[Measured, float | No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 and 1,000 rows")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--json", type=Path, help="also write the section for run_all.py")
     args = parser.parse_args()
     small, big = (200, 1_000) if args.quick else (100_000, 1_000_000)
@@ -104,8 +103,6 @@ def main() -> None:
         + f"\n\nPeak RSS {big:,} rows / {small:,} rows: **{growth:.2f}x**."
     )
     fmt = f"{big:,} rows"
-    startup_met = s_big is not None and s_big <= STARTUP_TARGET_S
-    why_startup = "see the start-up profile (`run_all.py --profile`)"
     summaries = [
         Summary(
             f"peak memory, {fmt}",
@@ -126,14 +123,9 @@ def main() -> None:
             growth <= GROWTH_TARGET,
             "see the start-up profile (`run_all.py --profile`)",
         ),
-        Summary(
-            f"start-up: first request, {fmt}",
+        Summary(  # the target is bench_startup.py's (against read_csv)
+            f"start-up: first request, {fmt} (whole upload)",
             "—" if s_big is None else f"{s_big:.2f} s",
-            "—",
-            "—",
-            f"≤ {STARTUP_TARGET_S:g} s",
-            startup_met,
-            why_startup,
         ),
     ]
     write_json(

@@ -9,7 +9,7 @@ leadup's own journal code rather than by uploading 900,000 rows first. The load 
 with the CLI's default read, mapping and prepare options), then the first 900,000 pending
 rows recorded as created through `Journal.commit` (each marked in flight, then a 201
 result), exactly the transitions a run makes. Timed: the same command a user runs again to
-resume, `leadup upload FILE --output OUT --concurrency 16 --rate 100000 -q` (no
+resume, `leadup upload FILE --output OUT --concurrency 32 --rate 100000 -q` (no
 `--restart`), against a fresh `leadup sandbox` in its own process. Checked: the sandbox
 created exactly the last 100,000 leads from 100,000 requests, and the results file lists
 every row of the file as created.
@@ -48,6 +48,7 @@ from uploader.run.load import load_rows  # noqa: E402
 from uploader.settings import PrepareOptions, ReadOptions  # noqa: E402
 
 RATE = 100_000
+FIRST_TARGET_S = 2.0  # issue 13: a resume with 900,000 of 1,000,000 done sends within 2 s
 BATCH = 20_000
 
 
@@ -85,7 +86,7 @@ def interrupted_state(path: Path, out: Path, finished: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 rows, 900 finished")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--json", type=Path, help="also write the section for run_all.py")
     args = parser.parse_args()
     rows, finished = (1_000, 900) if args.quick else (1_000_000, 900_000)
@@ -144,9 +145,13 @@ def main() -> None:
     )
     summaries = [
         Summary(
-            f"resume: skip {finished:,} finished, send {left:,}",
-            f"{m.wall_s:.1f} s",
-            "—" if first is None else f"first request after {first:.2f} s",
+            f"resume: skip {finished:,} finished, send {left:,}: first request",
+            "—" if first is None else f"{first:.2f} s",
+            f"whole run {m.wall_s:.1f} s",
+            "—",
+            f"≤ {FIRST_TARGET_S:g} s",
+            first is not None and first <= FIRST_TARGET_S,
+            "start-up is imports, the journal's checks and the first page of pending rows",
         ),
     ]
     write_json(args.json, "Resume", command_line("bench_resume.py"), summaries, markdown)

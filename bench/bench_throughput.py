@@ -6,11 +6,11 @@
 Every client runs as a user runs it, in a fresh process, against a fresh `leadup sandbox`
 in a process of its own (no latency, no rate limit), on the same clean CSV:
 
-- leadup: `leadup upload FILE --concurrency 16 --rate 100000 --output OUT --restart -q`
+- leadup: `leadup upload FILE --concurrency 32 --rate 100000 --output OUT --restart -q`
   (read, normalise, journal, retries armed, results file: everything included);
-- aiohttp peer (bench/peers/aiohttp_gather.py): Semaphore(16) + gather, no retries;
+- aiohttp peer (bench/peers/aiohttp_gather.py): Semaphore(32) + gather, no retries;
 - requests peer (bench/peers/requests_loop.py): a sequential `requests.Session` loop;
-- ceiling (bench/peers/loadgen.py): 16 connections posting one pre-encoded body.
+- ceiling (bench/peers/loadgen.py): 32 connections posting one pre-encoded body.
 
 Rounds alternate the order (leadup first, then a peer first, ...), so the machine's drift
 hits both sides of a pair alike; "at least equal" is the median of the pairwise ratios
@@ -46,7 +46,8 @@ from common import (
 )
 
 RATE = 100_000  # far above what any client reaches here: the rate never binds
-CPU_TARGET_MS = 0.5
+RATIO_TARGET = 0.8  # issue 13: throughput at least 0.8x the aiohttp peer (stretch: 1.0)
+CPU_RATIO_TARGET = 1.5  # issue 13: client CPU per row at most 1.5x the peer's
 
 
 def run_client(client: str, path: Path, rows: int, tmp: Path, concurrency: int) -> Measured:
@@ -144,11 +145,16 @@ def pairwise(runs: list[dict[str, Measured]], peer_name: str = "aiohttp_gather")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 rows, one round")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--no-requests-peer", action="store_true", help="leave the sequential peer out"
+    )
     parser.add_argument("--json", type=Path, help="also write the section for run_all.py")
     args = parser.parse_args()
     # (rows, rounds with the aiohttp peer, rounds that also run the requests peer)
     plan = [(200, 1, 1)] if args.quick else [(20_000, 3, 3), (100_000, 2, 1)]
+    if args.no_requests_peer:
+        plan = [(rows, n, 0) for rows, n, _ in plan]
     summaries: list[Summary] = []
     parts = [
         f"Concurrency {args.concurrency} for leadup, the aiohttp peer and the ceiling (the "
@@ -168,6 +174,9 @@ def main() -> None:
             lead = med([r["leadup"].rate for r in runs])
             hand = med([r["aiohttp_gather"].rate for r in runs])
             req = [r["requests_loop"].rate for r in runs if "requests_loop" in r]
+            cpu_ratio = med(
+                [r["leadup"].cpu_ms_per_row / r["aiohttp_gather"].cpu_ms_per_row for r in runs]
+            )
             cpu = med([r["leadup"].cpu_ms_per_row for r in runs])
             cpu_peer = med([r["aiohttp_gather"].cpu_ms_per_row for r in runs])
             why = "see the upload profile (`run_all.py --profile`)"
@@ -177,15 +186,21 @@ def main() -> None:
                     f"{lead:,.0f} rows/s",
                     f"{hand:,.0f} rows/s",
                     f"{ratio:.2f}",
-                    "≥ 1.00 (median of pairwise ratios)",
-                    ratio >= 1.0,
+                    f"≥ {RATIO_TARGET:.2f} (median of pairwise ratios; stretch 1.00)",
+                    ratio >= RATIO_TARGET,
                     why,
                 ),
-                Summary(
-                    f"throughput, {rows:,} rows, vs sequential requests loop",
-                    f"{lead:,.0f} rows/s",
-                    f"{med(req):,.0f} rows/s",
-                    f"{lead / med(req):.2f}",
+                *(
+                    [
+                        Summary(
+                            f"throughput, {rows:,} rows, vs sequential requests loop",
+                            f"{lead:,.0f} rows/s",
+                            f"{med(req):,.0f} rows/s",
+                            f"{lead / med(req):.2f}",
+                        )
+                    ]
+                    if req
+                    else []
                 ),
                 Summary(
                     f"throughput, {rows:,} rows, share of the sandbox ceiling",
@@ -197,9 +212,9 @@ def main() -> None:
                     f"client CPU, {rows:,} rows",
                     f"{cpu:.3f} ms/row",
                     f"aiohttp peer {cpu_peer:.3f} ms/row",
-                    f"{cpu / cpu_peer:.2f}",
-                    f"≤ {CPU_TARGET_MS} ms/row",
-                    cpu <= CPU_TARGET_MS,
+                    f"{cpu_ratio:.2f}",
+                    f"≤ {CPU_RATIO_TARGET}x the peer's (median of pairwise ratios)",
+                    cpu_ratio <= CPU_RATIO_TARGET,
                     why,
                 ),
             ]

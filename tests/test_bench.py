@@ -17,18 +17,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 SUMMARY_ROWS = [
-    "throughput, 200 rows, vs aiohttp peer (c=16)",
+    "throughput, 200 rows, vs aiohttp peer (c=32)",
     "throughput, 200 rows, vs sequential requests loop",
     "throughput, 200 rows, share of the sandbox ceiling",
     "client CPU, 200 rows",
     "peak memory, 1,000 rows",
     "peak memory, 1,000 rows vs 200 rows",
-    "start-up: first request, 1,000 rows",
+    "start-up: first request, 1,000 rows (whole upload)",
+    "first request, 2,000-row CSV, vs bare read_csv",
+    "peak memory, 2,000 rows (through the whole load, sending alongside)",
     "pacing: --rate 100 vs limit 40/s",
     "pacing: --rate 40 vs limit 44/s",
     "load + normalise, 1,000 rows CSV",
     "load + normalise, 200 rows Excel (python-calamine)",
-    "resume: skip 900 finished, send 100",
+    "resume: skip 900 finished, send 100: first request",
 ]
 
 
@@ -53,6 +55,7 @@ def test_run_all_quick_writes_every_section(tmp_path: Path) -> None:
         "## Commands",
         "## Throughput and client CPU",
         "## Memory and start-up",
+        "## Start-up and memory",
         "## Pacing",
         "## Loading",
         "## Resume",
@@ -75,6 +78,7 @@ def test_peers_and_scripts_answer_help() -> None:
         "bench/peers/requests_loop.py",
         "bench/peers/loadgen.py",
         "bench/run_all.py",
+        "bench/bench_startup.py",
     ):
         proc = subprocess.run(
             [sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True

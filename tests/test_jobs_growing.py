@@ -255,8 +255,9 @@ async def test_a_run_killed_mid_file_then_grown_sends_no_row_twice(
     first = results_of(job.archive / "night.results.csv")
     assert sorted(int(r["row"]) for r in first) == list(range(2, 42))  # read before the kill
     missing = set(emails(0, 40)) - set(counts)
-    # only rows in flight at the kill may be missing, and they say so (unknown), not resent
-    assert len(missing) <= 2
+    # only rows in flight at the kill may be missing, and they say so (unknown), not resent:
+    # at most 2 x concurrency (DECISIONS, "Outages and crashes")
+    assert len(missing) <= 2 * 2
     assert all(r["outcome"] == "unknown" for r in first if r["Email"] in missing)
     rest = results_of(job.archive / "night.rest.results.csv")
     assert sorted(r["Email"] for r in rest) == sorted(emails(40, 10))

@@ -196,9 +196,10 @@ async def test_a_run_killed_mid_file_resumes_and_sends_every_row_once(
     created = {r["Email"] for r in rows if r["outcome"] == "created"}
     assert created <= set(counts)
     missing = set(emails(0, 60)) - set(counts)
-    # only rows in flight at the kill may be missing, and they say so (unknown), not resent
+    # only rows in flight at the kill may be missing, and they say so (unknown), not resent:
+    # at most 2 x concurrency (DECISIONS, "Outages and crashes")
     assert all(r["outcome"] == "unknown" for r in rows if r["Email"] in missing)
-    assert len(missing) <= 2
+    assert len(missing) <= 2 * 2
 
 
 async def test_webhook_receives_the_summary(tmp_path: Path, sandbox: Sandbox) -> None:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from uploader.errors import JournalError, JournalMismatch, JournalWriteError
 from uploader.journal import Journal, JournalWriter
+from uploader.journal import reads as journal_reads
 from uploader.journal import schema as journal_db
 from uploader.journal import store as journal_module
 from uploader.model import Lead, Outcome, RowResult, idempotency_key
@@ -278,7 +279,7 @@ def test_update_row_with_fixed_cells(make_journal: MakeJournal):
 
 
 def test_results_stream_every_row_in_order_with_its_cells(make_journal: MakeJournal, monkeypatch):
-    monkeypatch.setattr(journal_module, "_READ_BATCH", 3)
+    monkeypatch.setattr(journal_reads, "_READ_BATCH", 3)
     journal = make_journal(12)
     journal.commit([(2, 1), (3, 1)], [created(2)])
     lines = list(journal.results())
@@ -449,6 +450,35 @@ async def test_a_failed_commit_fails_every_waiter_and_stops_the_writer(make_jour
             with pytest.raises(JournalWriteError):
                 writer.record(created(4))
     assert journal.pending_count() == 7  # row 3 shared the refused group: not in flight
+
+
+async def test_reservations_commit_with_the_results_recorded_before_them(
+    make_journal: MakeJournal, monkeypatch: pytest.MonkeyPatch
+):
+    journal = make_journal(40)
+    groups: list[tuple[list[tuple[int, int, object]], list[int]]] = []
+    real_commit = journal.commit
+
+    def spying_commit(in_flight, results):
+        real_commit(in_flight, results)
+        groups.append((list(in_flight), [r.row for r in results]))
+
+    monkeypatch.setattr(journal, "commit", spying_commit)
+    first, second = sendable(40)[:8], sendable(40)[8:16]
+    async with JournalWriter(journal) as writer:
+        await writer.reserve(first)
+        assert writer.unsettled == 8
+        assert {journal.result_of(r).error for r in first} == {journal_db.IN_FLIGHT_NOTE}
+        for row in first[:5]:
+            writer.record(created(row))
+        assert writer.unsettled == 3  # counted when recorded: durable with the next commit
+        await writer.reserve(second)  # one commit: the 5 results ride on it
+        assert groups[-1] == ([(r, 0, None) for r in second], first[:5])
+        assert all(journal.result_of(r) == created(r) for r in first[:5])
+    assert journal.result_of(first[5]).outcome is Outcome.PENDING  # still in flight
+    journal.recover_in_flight(resend=False)
+    left = journal.result_of(first[5])
+    assert left.outcome is Outcome.UNKNOWN and left.attempts == 1  # the reserved attempt
 
 
 async def test_results_queued_before_exit_are_committed(make_journal: MakeJournal):

@@ -58,6 +58,16 @@ class Outcome(StrEnum):
         return self in (Outcome.CREATED, Outcome.HELD, Outcome.QUOTED)
 
 
+class JsonBody(dict[str, Any]):
+    """A lead's body as the journal stored it: the dict, and the JSON bytes it was stored as,
+    so the request sends those bytes instead of encoding the body again. Never changed in
+    place (a ping-post body is a new dict)."""
+
+    __slots__ = ("encoded",)
+
+    encoded: bytes
+
+
 class Lead(NamedTuple):
     """One row ready to post: its spreadsheet row number, the JSON body and its key.
 

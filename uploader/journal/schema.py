@@ -90,12 +90,13 @@ CREATE TABLE rows (
 )""",
 )
 
-# A (row, attempt) pair counts once in `attempts`, however often it is marked: a resend
-# after a 429 keeps its attempt number. Coming from `pending` always counts: a new run.
+# Attempt 0 reserves a row in flight before its first attempt (the pool marks rows a
+# batch at a time) and counts no attempt; a later mark of attempt n (a ping's figures with
+# it) counts one. A crash counts the reserved attempt when it settles the row (below).
 MARK = """
 UPDATE rows SET state = 'in_flight', last_attempt = :attempt, updated_at = :now,
     extra = coalesce(:extra, extra),
-    attempts = attempts + 1
+    attempts = attempts + (:attempt > 0)
 WHERE row = :row AND state <> 'final'
 """
 # A `created` row never changes again; a PENDING result never reopens a final row.
@@ -118,6 +119,7 @@ INSERT_FINAL = (
 )
 RECOVER_AS_UNKNOWN = (
     "UPDATE rows SET state = 'final', outcome = 'unknown', updated_at = :now,"
+    " attempts = attempts + (coalesce(last_attempt, 0) = 0),"
     f" error = '{RECOVERED_ERROR}' WHERE state = 'in_flight'"
 )
 RECOVER_TO_RESEND = "UPDATE rows SET state = 'pending', updated_at = :now WHERE state = 'in_flight'"

@@ -21,19 +21,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from uploader.errors import JournalError, JournalMismatch, JournalWriteError
 from uploader.journal import schema as jdb
-from uploader.model import Lead, Outcome, RowResult, idempotency_key
+from uploader.journal.interface import Mark
+from uploader.journal.reads import FIRST_ROW, SqliteRows
+from uploader.model import JsonBody, Lead, Outcome, RowResult, idempotency_key
 
 __all__ = ["Journal"]
 
 _ADD_BATCH = 20_000  # rows per phase-1 transaction: few fsyncs, bounded WAL growth
-_READ_BATCH = 2_000  # rows per keyset page when streaming results
-_FIRST_ROW = -(2**63)
 _RESTART_HINT = "run again with --restart to start over"
 
 
@@ -41,7 +40,7 @@ class _Refused(Exception):
     """A commit would break a rule that protects against posting a lead twice."""
 
 
-class Journal:
+class Journal(SqliteRows):
     """One upload's durable row states. Thread-safe by one lock; see the module docstring."""
 
     path: Path
@@ -64,6 +63,7 @@ class Journal:
         self.input_name = meta["input_name"]
         self.columns = tuple(json.loads(meta["columns"]))
         self._loaded = meta.get("loaded") == "1"
+        self._sending_began = self._loaded or meta.get("sending") == "1"
 
     # -- opening -------------------------------------------------------------------------
 
@@ -79,12 +79,13 @@ class Journal:
     ) -> Journal:
         """Create the journal, or reopen it to resume, refusing one made from other input.
 
-        A journal whose load (phase 1) never finished is made afresh: nothing was sent
-        from it, so there is nothing to keep, whatever input it was made from.
+        A journal whose load never finished and whose sending never began is made afresh:
+        nothing was sent from it, so there is nothing to keep, whatever input it was made
+        from. One cut short after sending began is kept, as a loaded one is, to resume.
         """
         if path.exists() and not restart:
             journal = cls._open_file(path, hint=_RESTART_HINT)
-            if journal is not None and journal.loaded:
+            if journal is not None and (journal.loaded or journal.sending_began):
                 try:
                     journal._check_fits(input_sha256, input_name, tuple(columns))
                 except BaseException:
@@ -194,6 +195,20 @@ class Journal:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def save_identity(self, identity: dict[str, str]) -> None:
+        """Store the run's identity before its first row is sent (the load may still be
+        running): a resume of a journal cut short while loading must share it."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*identity.items(), ("sending", "1")]
+            )
+        self._sending_began = True
+
+    @property
+    def sending_began(self) -> bool:
+        """The run's identity is saved: rows may have been sent, loaded or not."""
+        return self._sending_began
+
     def mark_loaded(self, identity: dict[str, str] | None = None) -> None:
         """Record that phase 1 finished, with the run's identity (mapping, options, ping
         settings) in the same transaction: a resume skips phase 1 and finds all of it or none.
@@ -203,7 +218,7 @@ class Journal:
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [*(identity or {}).items(), ("loaded", "1")],
             )
-        self._loaded = True
+        self._loaded = self._sending_began = True
 
     # -- phase 1 -------------------------------------------------------------------------
 
@@ -245,6 +260,11 @@ class Journal:
                 why = jdb.added_twice(self._db, rows)
             raise JournalError(f"{self.path}: {why}") from exc
 
+    def last_row(self) -> int | None:
+        """The highest row added so far: a load cut short continues after it."""
+        found = self._query("SELECT max(row) FROM rows")[0][0]
+        return None if found is None else int(found)
+
     # -- phase 2 -------------------------------------------------------------------------
 
     def recover_in_flight(self, *, resend: bool) -> int:
@@ -270,16 +290,19 @@ class Journal:
             sql = f"{jdb.REOPEN} WHERE {where}"
             return db.execute(sql, (time.time(), *values)).rowcount
 
-    def pending(self, batch_size: int = 1000) -> Iterator[Lead]:
-        """Pending rows in row order, a page at a time; other writes may run between pages."""
-        last = _FIRST_ROW
+    def pending(self, batch_size: int = 1000, *, after: int | None = None) -> Iterator[Lead]:
+        """Pending rows in row order (after row `after`), a page at a time; other writes may
+        run between pages."""
+        last = FIRST_ROW if after is None else after
         while True:
             page = self._query(jdb.PENDING_PAGE, (last, batch_size))
             if not page:
                 return
             sha = self.input_sha256
             for row, payload, key in page:
-                yield Lead(row, jdb.decode(payload), key or idempotency_key(sha, row))
+                body = JsonBody(jdb.decode(payload))
+                body.encoded = payload.encode()  # sent as it was stored: encoded once
+                yield Lead(row, body, key or idempotency_key(sha, row))
             last = page[-1][0]
 
     def pending_count(self) -> int:
@@ -326,7 +349,7 @@ class Journal:
 
     def commit(
         self,
-        in_flight: Sequence[tuple[int, int] | tuple[int, int, dict[str, Any] | None]],
+        in_flight: Sequence[Mark],
         results: Sequence[RowResult],
     ) -> None:
         """In one transaction: mark (row, attempt[, extra]) in flight, then record results.
@@ -360,58 +383,6 @@ class Journal:
                 why = jdb.refusal(self._db, in_flight, results)
             raise JournalWriteError(f"{self.path}: refused to record: {why}") from None
 
-    # -- reading -------------------------------------------------------------------------
-
-    def counts(self) -> dict[Outcome, int]:
-        """Rows per outcome, every outcome present; pending and in-flight rows are PENDING."""
-        counts = dict.fromkeys(Outcome, 0)
-        for outcome, n in self._query("SELECT outcome, count(*) FROM rows GROUP BY outcome"):
-            counts[Outcome(outcome) if outcome else Outcome.PENDING] += n
-        return counts
-
-    def status_counts(self) -> dict[str, int]:
-        """The API's lead_status of created rows, and how many of each."""
-        sql = (
-            "SELECT lead_status, count(*) FROM rows WHERE outcome = 'created'"
-            " GROUP BY lead_status ORDER BY lead_status"
-        )
-        return dict(self._query(sql))
-
-    def total_price(self) -> float:
-        """What the created rows cost."""
-        return float(self._query("SELECT total(price) FROM rows WHERE outcome = 'created'")[0][0])
-
-    def results(self) -> Iterator[tuple[RowResult, list[str]]]:
-        """Every row in row order with its cells, streamed; rows not final are PENDING."""
-        last = _FIRST_ROW
-        sql = f"SELECT {jdb.RESULT_FIELDS}, cells FROM rows WHERE row > ? ORDER BY row LIMIT ?"
-        while True:
-            page = self._query(sql, (last, _READ_BATCH))
-            if not page:
-                return
-            for record in page:
-                yield jdb.row_result(record), jdb.decode(record[-1])
-            last = page[-1][0]
-
-    def field_values(self, key: str) -> dict[int, str]:
-        """One field of every prepared row's body, by row (e.g. `state`, for a quote)."""
-        found = self._query(
-            "SELECT row, json_extract(payload, '$.' || ?) FROM rows WHERE payload IS NOT NULL",
-            (key,),
-        )
-        return {row: str(value) for row, value in found if value is not None}
-
-    def result_of(self, row: int) -> RowResult:
-        """One row's results line (KeyError if there is no such row)."""
-        found = self._query(f"SELECT {jdb.RESULT_FIELDS} FROM rows WHERE row = ?", (row,))
-        if not found:
-            raise KeyError(row)
-        return jdb.row_result(found[0])
-
-    def integrity_ok(self) -> bool:
-        """SQLite's own full check of the file."""
-        return self._query("PRAGMA integrity_check") == [("ok",)]
-
     def close(self) -> None:
         """Close the connection; SQLite checkpoints and removes the WAL when it is the last."""
         with self._lock:
@@ -425,26 +396,3 @@ class Journal:
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r}, input={self.input_name!r}, loaded={self.loaded})"
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.DatabaseError as exc:  # a damaged page, an I/O error
-                raise JournalWriteError(f"{self.path}: {jdb.trouble(exc)}") from exc
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; SQLite failures surface as JournalError naming the file."""
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                yield db
-                db.execute("COMMIT")
-            except BaseException as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                    raise JournalWriteError(f"{self.path}: {jdb.trouble(exc)}") from exc
-                raise

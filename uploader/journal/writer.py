@@ -6,6 +6,14 @@ into one queue; a dedicated thread takes whatever has gathered (up to `max_batch
 default it waits for no company, since what arrives during one commit forms the next
 group), commits it as one transaction, and only then wakes the callers of that group.
 SQLite runs on that thread, never on the event loop.
+
+The pool reserves rows in flight a batch at a time (`reserve`: one commit, one wake-up for
+many rows), and results ride on the next reservation's commit (or a flush, or a timer a
+fraction of a second later), not one hand-over each: waking the thread costs the loop more
+than the SQLite work itself. `unsettled` counts the rows reserved without a result
+recorded: results recorded before a reservation commit no later than it, so keeping
+`unsettled` within 2 x --concurrency when reserving keeps within that bound what a crash
+can leave `unknown` (DECISIONS, "Outages and crashes").
 """
 
 from __future__ import annotations
@@ -43,12 +51,21 @@ class _Mark:
 
 
 @dataclass(slots=True)
+class _Reserve:
+    rows: Sequence[int]
+    results: list[RowResult]  # recorded before it: committed with it, or earlier
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
 class _Flush:
     done: asyncio.Future[None]
 
 
+HAND_OVER_S = 0.2  # results wait at most this long for a reservation to ride on
 _STOP = object()
-_Item = object  # a _Mark, _Flush, RowResult or _STOP
+_Item = object  # a _Mark, _Reserve, _Flush, list[RowResult] or _STOP
+_Waiter = _Mark | _Reserve | _Flush
 
 
 class JournalWriter:
@@ -71,6 +88,10 @@ class JournalWriter:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
+        self._results: list[RowResult] = []  # recorded, not yet handed to the thread
+        self._handing: asyncio.TimerHandle | None = None  # the timer that hands them over
+        self.unsettled = 0  # rows reserved without a result recorded yet
+        self._settled = asyncio.Event()  # set when `unsettled` went down
 
     def __repr__(self) -> str:
         return (
@@ -102,6 +123,7 @@ class JournalWriter:
             if exc_type is None:
                 raise  # otherwise the body's own exception is the one to see
         finally:
+            self._hand_results()  # recorded while the flush ran (rows cut short)
             self._queue.put(_STOP)
             joined = asyncio.ensure_future(asyncio.to_thread(thread.join))
             try:
@@ -116,19 +138,53 @@ class JournalWriter:
         `extra` (a ping's figures) is journalled with the mark.
         """
         done = self._future()
+        self._hand_results()  # in order: a result recorded before this mark commits first
         self._queue.put(_Mark(row, attempt, extra, done))
         await done
 
-    def record(self, result: RowResult) -> None:
-        """Queue a row's result; it is committed with the next group (see `flush`)."""
+    async def reserve(self, rows: Sequence[int]) -> None:
+        """Mark rows in flight before their first attempt, with the results recorded so far,
+        in one commit (attempt 0: no attempt counted yet); returns once that is durable.
+        Each row needs a result later."""
+        done = self._future()
+        results, self._results = self._results, []
+        self.unsettled += len(rows)
+        self._queue.put(_Reserve(rows, results, done))
+        await done
+
+    async def settling(self) -> None:
+        """Return once `unsettled` has gone down (a result was recorded)."""
         self._check()
-        self._queue.put(result)
+        self._settled.clear()
+        await self._settled.wait()
+
+    def record(self, result: RowResult) -> None:
+        """Queue a row's result; it is committed with the next reservation or group, within
+        HAND_OVER_S at the latest (see `flush`)."""
+        self._check()
+        self._results.append(result)
+        if self.unsettled:
+            self.unsettled -= 1
+            self._settled.set()
+        if self._handing is None:
+            assert self._loop is not None
+            self._handing = self._loop.call_later(HAND_OVER_S, self._hand_results)
 
     async def flush(self) -> None:
         """Return once everything queued before this call is committed."""
         done = self._future()
+        self._hand_results()
         self._queue.put(_Flush(done))
         await done
+
+    def _hand_results(self) -> None:
+        """The results recorded so far to the thread, as one item."""
+        if self._handing is not None:
+            self._handing.cancel()
+            self._handing = None
+        if self._results:
+            self._queue.put(self._results)
+            self._results = []
 
     def _future(self) -> asyncio.Future[None]:
         self._check()
@@ -175,16 +231,28 @@ class JournalWriter:
                 return items, None, True
             if isinstance(item, _Mark) and item.row in with_result:
                 return items, item, False
+            if isinstance(item, _Reserve) and not with_result.isdisjoint(item.rows):
+                return items, item, False
             items.append(item)
-            if isinstance(item, RowResult):
-                with_result.add(item.row)
+            if isinstance(item, list):
+                with_result.update(result.row for result in item)
+            elif isinstance(item, _Reserve):
+                with_result.update(result.row for result in item.results)
             elif isinstance(item, _Flush):
                 break
         return items, None, False
 
     def _commit(self, items: list[_Item]) -> None:
-        marks = [(i.row, i.attempt, i.extra) for i in items if isinstance(i, _Mark)]
-        results = [i for i in items if isinstance(i, RowResult)]
+        marks: list[tuple[int, int, dict[str, Any] | None]] = []
+        results: list[RowResult] = []
+        for item in items:
+            if isinstance(item, list):
+                results.extend(item)
+            elif isinstance(item, _Mark):
+                marks.append((item.row, item.attempt, item.extra))
+            elif isinstance(item, _Reserve):
+                results.extend(item.results)
+                marks.extend((row, 0, None) for row in item.rows)
         if (marks or results) and self._error is None:
             try:
                 self.journal.commit(marks, results)
@@ -193,7 +261,7 @@ class JournalWriter:
                 self.recorded += len(results)
             except BaseException as exc:  # every waiter must hear of it; none may hang
                 self._error = exc
-        waiters = [i.done for i in items if isinstance(i, _Mark | _Flush)]
+        waiters = [i.done for i in items if isinstance(i, _Waiter)]
         if waiters and self._loop is not None:
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 self._loop.call_soon_threadsafe(_settle, waiters, self._error)

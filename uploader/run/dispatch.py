@@ -7,32 +7,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from itertools import islice
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 from uploader.errors import JournalWriteError, LeadupError, OutputError, ResultsWriteError
 from uploader.events import Notice, NoticeKind
-from uploader.journal import Journal, JournalWriter
+from uploader.journal import JournalWriter, RowJournal
 from uploader.journal.results import write_results
-from uploader.model import Lead
+from uploader.model import Outcome
 from uploader.report import QuoteSummary, UploadReport
 from uploader.run.control import RunControl
 from uploader.run.progress import ProgressReporter
 from uploader.run.quote import save_quote, summarise
+from uploader.run.streaming import BackgroundLoad, pending_pages
 from uploader.send.flow import FlowControl
 from uploader.send.pool import LeadPool
 from uploader.send.sender import RowSender, SendStats
 from uploader.send.transport import HttpTransport, LeadTransport
 from uploader.settings import PingPolicy, UploadSettings
 
-FETCH_BATCH = 500  # pending rows read from the journal at a time
 STOPPED_AS_ASKED = "stopped as asked; the rows not yet sent stay pending"
 
 
 async def dispatch_and_render(
-    journal: Journal,
+    journal: RowJournal,
     settings: UploadSettings,
     results_path: Path,
     control: RunControl,
@@ -40,19 +39,29 @@ async def dispatch_and_render(
     started: float,
     notes: list[str],
     transport: LeadTransport | None = None,
+    loading: BackgroundLoad | None = None,
+    counts: Mapping[Outcome, int] | None = None,
 ) -> UploadReport:
     """Send what is pending, then render the results file (always) and report.
 
-    `transport` replaces the HTTP one (tests use an in-memory transport).
+    `loading`: the load still running (the pool follows it); `counts`: every row's outcome
+    now, rows not yet loaded as pending. `transport` replaces the HTTP one (tests use an
+    in-memory transport).
     """
     stats = SendStats()
     finished, stopped = 0, ""
     failure: BaseException | None = None
     try:
-        if journal.pending_count():
-            stats, finished, stopped = await _dispatch(journal, settings, control, transport)
+        if loading is not None or journal.pending_count():
+            stats, finished, stopped = await _dispatch(
+                journal, settings, control, transport, loading, counts or journal.counts()
+            )
+        if loading is not None:
+            await loading.wait()  # the rows after a stop are loaded too (not after Ctrl-C)
     except BaseException as exc:
         failure = exc
+        if loading is not None:
+            await loading.abandon()  # the journal must not close under the loader
         raise
     finally:
         # Also when cancelled or failing: the results file always reflects the journal. A
@@ -82,7 +91,7 @@ async def dispatch_and_render(
 
 
 async def _render(
-    journal: Journal, results_path: Path, *, ping: bool, failure: BaseException | None
+    journal: RowJournal, results_path: Path, *, ping: bool, failure: BaseException | None
 ) -> None:
     """Write the results file; when the run is failing, say on its error where they are."""
     try:
@@ -130,10 +139,12 @@ class NothingSentYet:
 
 
 async def _dispatch(
-    journal: Journal,
+    journal: RowJournal,
     settings: UploadSettings,
     control: RunControl,
     transport: LeadTransport | None,
+    loading: BackgroundLoad | None,
+    counts: Mapping[Outcome, int],
 ) -> tuple[SendStats, int, str]:
     """The worker pool over the journal's pending rows: (request counts, rows done, stop why)."""
     stopping = asyncio.Event()
@@ -143,7 +154,9 @@ async def _dispatch(
                 HttpTransport(settings.api, pool_size=settings.concurrency)
             )
         writer = await stack.enter_async_context(JournalWriter(journal))
-        progress = await stack.enter_async_context(ProgressReporter(journal.counts(), control.emit))
+        progress = await stack.enter_async_context(ProgressReporter(counts, control.emit))
+        if loading is not None:
+            loading.on_held = progress.held_back
         flow = FlowControl(settings, stopping=stopping, notify=control.emit)
         sender = RowSender(transport, flow, writer, settings)
         pool = LeadPool(
@@ -156,7 +169,13 @@ async def _dispatch(
         )
         watcher = asyncio.create_task(_watch(control, pool), name="leadup-stop-watch")
         try:
-            await pool.run(_pending(journal))  # JournalWriteError: exit 3, resumable
+            pages = pending_pages(journal) if loading is None else loading.pending(journal)
+            await pool.run(pages)  # JournalWriteError: exit 3, resumable
+            if loading is not None and loading.finished:
+                # Rows held back while the progress was being set up were not told: the
+                # last snapshot counts from the journal itself.
+                await writer.flush()
+                progress.recount(await asyncio.to_thread(journal.counts))
         finally:
             watcher.cancel()
     if pool.stopped:
@@ -172,15 +191,7 @@ async def _watch(control: RunControl, pool: LeadPool) -> None:
     pool.abort(STOPPED_AS_ASKED)
 
 
-async def _pending(journal: Journal) -> AsyncIterator[Lead]:
-    """Stream pending rows from the journal without blocking the event loop."""
-    rows = journal.pending(FETCH_BATCH)
-    while batch := await asyncio.to_thread(lambda: list(islice(rows, FETCH_BATCH))):
-        for lead in batch:
-            yield lead
-
-
-def _quote_of(journal: Journal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
+def _quote_of(journal: RowJournal, ping: PingPolicy, results_path: Path) -> QuoteSummary:
     """The quote's figures from the journal; its chart and by-state file beside the results."""
     results = (result for result, _ in journal.results())
     summary = summarise(results, journal.field_values("state"), ping.min_price)

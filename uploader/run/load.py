@@ -9,7 +9,8 @@ import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ import pandas as pd
 
 from uploader.errors import InputError, JournalError, StopRun
 from uploader.events import FileRead
-from uploader.journal import Journal
+from uploader.journal import Journal, RowJournal
 from uploader.journal.results import read_results
-from uploader.model import Lead, Outcome
+from uploader.model import Lead, Outcome, RowResult
 from uploader.prepare.mapping import Mapping, auto_map, column_maps, load_mapping
 from uploader.prepare.normalise import Preparer
 from uploader.read import Table, open_table
@@ -37,7 +38,7 @@ async def read_and_map(
 
     A stop asked while the file is opened (its first pass hashes every byte) ends it at once.
     """
-    async with _halted_by(stopping) as halt:
+    async with halted_by(stopping) as halt:
         table = await asyncio.to_thread(open_table, request.input_path, request.read, halt=halt)
     mapping = map_columns(table, request.mapping_path)
     return table, mapping, file_read(table, mapping)
@@ -93,22 +94,8 @@ def open_journal(request: UploadRequest, table: Table) -> Journal:
     )
 
 
-async def load_unless_stopped(
-    journal: Journal,
-    table: Table,
-    mapping: Mapping,
-    request: UploadRequest,
-    stopping: asyncio.Event,
-) -> None:
-    """Run phase 1 on a thread; a stop asked meanwhile ends it within a read of the file."""
-    async with _halted_by(stopping) as halt:
-        await asyncio.to_thread(
-            load_rows, journal, table, mapping, request.prepare, request.settings.ping, halt
-        )
-
-
 @contextlib.asynccontextmanager
-async def _halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.Event]:
+async def halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.Event]:
     """A thread's view of the run's stop request: set as soon as `stopping` is."""
     halt = threading.Event()
     if stopping is None:
@@ -124,26 +111,71 @@ async def _halted_by(stopping: asyncio.Event | None) -> AsyncIterator[threading.
         watcher.cancel()
 
 
+def scan_rows(table: Table, halt: threading.Event | None = None) -> int:
+    """Read the whole file once (decode, split into rows and cells, check every row's shape)
+    and count its data rows: a file broken anywhere, even at its last row, raises InputError
+    here, before anything is sent. `halt` ends it within a block of the file (StopRun)."""
+    rows = 0
+    for chunk in table.chunks(halt):
+        rows += len(chunk)
+    _check_unchanged(table)
+    return rows
+
+
 def load_rows(
-    journal: Journal,
+    journal: RowJournal,
     table: Table,
     mapping: Mapping,
     options: PrepareOptions,
     ping: PingPolicy | None,
     halt: threading.Event | None = None,
+    *,
+    after: int | None = None,
+    on_chunk: Callable[[Counter[Outcome]], None] | None = None,
 ) -> None:
-    """Every row into the journal, pending or already final; nothing is sent. `halt` ends it
-    at the next chunk (StopRun)."""
+    """Every row into the journal, pending or already final, chunk by chunk. `halt` ends it
+    at the next chunk (StopRun).
+
+    `after`: the rows up to it are in the journal already (a load cut short after sending
+    began): they are prepared again only so that duplicates of them are still found.
+    `on_chunk(outcomes of the rows held back)` follows every chunk added.
+    """
     # Keys are derived when rows are sent (Journal.pending): the load stays lean.
     preparer = Preparer(mapping, table.columns, options, table.sha256, with_keys=False)
     for chunk in table.chunks(halt):
         if halt is not None and halt.is_set():
-            raise StopRun(f"stopped while reading {table.path}; nothing was sent")
-        journal.add(preparer.prepare(chunk))
+            raise StopRun(f"stopped while reading {table.path}")
+        _check_unchanged(table)  # before its rows are added: they may be the new content's
+        if chunk.empty:
+            continue
+        entries = preparer.prepare(chunk)
+        if after is not None:
+            kept = [entry for entry in entries if entry[0].row > after]
+            if not kept:
+                continue
+            entries = iter(kept)
+        held: Counter[Outcome] = Counter()
+        journal.add(_counting(entries, held))
+        if on_chunk is not None:
+            on_chunk(held)
+    _check_unchanged(table)
+    journal.mark_loaded(identity(mapping, options, ping))
+
+
+def _counting(
+    entries: Iterator[tuple[Lead | RowResult, list[str]]], held: Counter[Outcome]
+) -> Iterator[tuple[Lead | RowResult, list[str]]]:
+    """The entries as they are, counting the rows held back (invalid, skipped) by outcome."""
+    for entry in entries:
+        if type(entry[0]) is not Lead:
+            held[entry[0].outcome] += 1  # type: ignore[union-attr]
+        yield entry
+
+
+def _check_unchanged(table: Table) -> None:
     if table.changed_since_opened():
         # Someone (a vendor's slow upload, an editor) rewrote the file while it was read.
         raise InputError("the file changed while it was being read; try again", path=table.path)
-    journal.mark_loaded(identity(mapping, options, ping))
 
 
 def identity(mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None) -> dict[str, str]:
@@ -166,7 +198,7 @@ def _prepare_identity(options: PrepareOptions) -> dict[str, Any]:
 
 
 def check_same_run(
-    journal: Journal, mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None
+    journal: RowJournal, mapping: Mapping, options: PrepareOptions, ping: PingPolicy | None
 ) -> None:
     """A resume sends bodies prepared by the first run, priced the same way: refuse changes."""
     now = identity(mapping, options, ping)
@@ -198,7 +230,7 @@ def _ping_words(policy: dict[str, Any] | None) -> str:
     return f"with --ping --min-price {policy['min_price']:g}"
 
 
-def ping_of(journal: Journal, given: PingPolicy | None) -> PingPolicy | None:
+def ping_of(journal: RowJournal, given: PingPolicy | None) -> PingPolicy | None:
     """The ping-post policy a journal's run used (a retry prices rows the same way)."""
     recorded = json.loads(journal.get_meta("ping") or "null")
     if recorded is None:
@@ -212,7 +244,7 @@ def ping_of(journal: Journal, given: PingPolicy | None) -> PingPolicy | None:
     )
 
 
-def apply_fixes(journal: Journal, results_path: Any, include: frozenset[Outcome]) -> int:
+def apply_fixes(journal: RowJournal, results_path: Any, include: frozenset[Outcome]) -> int:
     """Re-prepare rejected/invalid rows from the (possibly edited) results file."""
     editable = include & EDITABLE
     if not editable:
@@ -258,7 +290,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _json_meta(journal: Journal, key: str) -> dict[str, Any]:
+def _json_meta(journal: RowJournal, key: str) -> dict[str, Any]:
     raw = journal.get_meta(key)
     if raw is None:
         raise JournalError(f"{journal.path}: the upload's record has no {key!r} entry")
@@ -269,5 +301,5 @@ def _json_meta(journal: Journal, key: str) -> dict[str, Any]:
     return value
 
 
-def _mapping_from_meta(journal: Journal) -> Mapping:
+def _mapping_from_meta(journal: RowJournal) -> Mapping:
     return Mapping.from_identity(_json_meta(journal, "mapping"))

@@ -59,6 +59,17 @@ class ProgressReporter:
             self.done_this_run += 1
         self._batch.append(result)
 
+    def held_back(self, held: Mapping[Outcome, int]) -> None:
+        """Rows the load (still running) found invalid or skipped: counted, not sent."""
+        for outcome, n in held.items():
+            self._counts[Outcome.PENDING] -= n
+            self._counts[outcome] += n
+
+    def recount(self, counts: Mapping[Outcome, int]) -> None:
+        """Every row's outcome as the journal has it (after a load that ran alongside)."""
+        self._counts = Counter({o: n for o, n in counts.items() if n})
+        self._total = sum(self._counts.values())
+
     def flush(self) -> None:
         """Emit what gathered since the last tick, and a snapshot."""
         if self._batch:

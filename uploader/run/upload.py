@@ -17,7 +17,7 @@ from pathlib import Path
 
 from uploader.errors import JournalError, JournalMismatch, JournalWriteError, UsageError
 from uploader.events import Notice, NoticeKind, RowsLoaded, RunFinished
-from uploader.journal import Journal
+from uploader.journal import Journal, RowJournal
 from uploader.model import Outcome
 from uploader.prepare.mapped import held_back_note
 from uploader.report import UploadReport
@@ -34,7 +34,7 @@ from uploader.run.load import (
     EDITABLE,
     apply_fixes,
     check_same_run,
-    load_unless_stopped,
+    halted_by,
     open_journal,
     ping_of,
     read_and_map,
@@ -43,6 +43,7 @@ from uploader.run.lock import OutputLock
 from uploader.run.memory import earlier_uploads, memory_path, remember
 from uploader.run.next_steps import next_steps
 from uploader.run.request import UploadRequest, journal_path_for
+from uploader.run.streaming import BackgroundLoad, start_loading
 from uploader.send.transport import LeadTransport
 from uploader.settings import UploadSettings
 from uploader.text import plural
@@ -82,27 +83,31 @@ async def upload(
             except JournalMismatch as exc:
                 raise explain_mismatch(exc, request) from None
             try:
-                if not journal.loaded:
-                    earlier = earlier_uploads(table.sha256, request.settings.api.base_url)
-                    refuse_sending_again(earlier, request)
-                resumed = journal.loaded
+                resumed = journal.sending_began  # loaded, or cut short after sending began
                 if resumed:
                     check_same_run(journal, mapping, request.prepare, request.settings.ping)
                     notes.extend(recover_rows_in_flight(journal, request.settings))
                 else:
-                    await load_unless_stopped(journal, table, mapping, request, control.stopping)
-                finished_before = resumed and not journal.pending_count()
-                _announce(control, journal, resumed, notes)
-                stage.sending()
-                report = await dispatch_and_render(
-                    journal,
-                    request.settings,
-                    results_path,
-                    control,
-                    started=started,
-                    notes=notes,
-                    transport=transport,
-                )
+                    earlier = earlier_uploads(table.sha256, request.settings.api.base_url)
+                    refuse_sending_again(earlier, request)
+                async with halted_by(control.stopping) as halt:
+                    loading = None
+                    if not journal.loaded:  # scan it whole, then load while sending
+                        loading = await start_loading(journal, table, mapping, request, halt)
+                    finished_before = resumed and journal.loaded and not journal.pending_count()
+                    counts = _announce(control, journal, resumed, notes, loading)
+                    stage.sending()
+                    report = await dispatch_and_render(
+                        journal,
+                        request.settings,
+                        results_path,
+                        control,
+                        started=started,
+                        notes=notes,
+                        transport=transport,
+                        loading=loading,
+                        counts=counts,
+                    )
             finally:
                 _remember(journal, request.settings, results_path, notes)
                 journal.close()
@@ -209,10 +214,11 @@ def _not_resent(counts: dict[Outcome, int], wanted: frozenset[Outcome]) -> list[
 
 
 def _remember(
-    journal: Journal, settings: UploadSettings, results_path: Path, notes: list[str]
+    journal: RowJournal, settings: UploadSettings, results_path: Path, notes: list[str]
 ) -> None:
-    """What this upload created, for the memory that spans results files (run/memory.py)."""
-    if not journal.loaded:
+    """What this upload created, for the memory that spans results files (run/memory.py);
+    also when it stopped while the file was still being read (rows may have been created)."""
+    if not journal.sending_began:
         return
     created = journal.counts()[Outcome.CREATED]
     try:
@@ -221,7 +227,7 @@ def _remember(
         notes.append(f"could not record what was created in {memory_path()}: {exc}")
 
 
-def recover_rows_in_flight(journal: Journal, settings: UploadSettings) -> list[str]:
+def recover_rows_in_flight(journal: RowJournal, settings: UploadSettings) -> list[str]:
     """Settle the rows a dead run left in flight; what to tell the person about it."""
     resend = settings.retry.retry_unsafe
     recovered = journal.recover_in_flight(resend=resend)
@@ -237,12 +243,23 @@ def recover_rows_in_flight(journal: Journal, settings: UploadSettings) -> list[s
     return [f"{plural(recovered, 'row')} {were} being sent when the last run stopped: {fate}"]
 
 
-def _announce(control: RunControl, journal: Journal, resumed: bool, notes: list[str]) -> None:
+def _announce(
+    control: RunControl,
+    journal: RowJournal,
+    resumed: bool,
+    notes: list[str],
+    loading: BackgroundLoad | None = None,
+) -> dict[Outcome, int]:
+    """RowsLoaded and the notes; every row's outcome now (rows not yet loaded: pending)."""
     counts = journal.counts()
+    if loading is not None:
+        counts[Outcome.PENDING] += max(0, loading.total_rows - sum(counts.values()))
     path = Path(journal.input_name)
-    control.emit(RowsLoaded(path, to_send=journal.pending_count(), counts=counts, resumed=resumed))
+    to_send = counts[Outcome.PENDING]
+    control.emit(RowsLoaded(path, to_send=to_send, counts=counts, resumed=resumed))
     for note in notes:
         control.emit(Notice(NoticeKind.NOTE, note))
+    return counts
 
 
 def refuse_overwriting_input(input_path: Path, results_path: Path) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from uploader.events import Notice, NoticeKind
-from uploader.send.budget import BudgetSpent, UnknownBudget
+from uploader.send.budget import BudgetClosed, BudgetSpent, UnknownBudget
 from uploader.send.circuit import ApiDown, Change, Circuit, State
 from uploader.send.outcomes import Action, Verdict
 from uploader.send.pacer import Pacer, parse_retry_after
@@ -173,18 +173,27 @@ class FlowControl:
             ) from None
 
     async def reserve_unknown_place(self) -> None:
-        """A place in the unknown budget for one post (see uploader/send/budget.py)."""
+        """A place in the unknown budget for one post (see uploader/send/budget.py).
+
+        With --concurrency above --max-unknown, a post waits here for most rows: the pool's
+        stop closes the budget (`stop_waiting`), instead of two tasks per wait watching it.
+        """
         budget = self.budget
+        if self._stopping.is_set():
+            raise Abandoned
         try:
-            if budget.unknown + budget.out < budget.limit:
-                await budget.reserve()  # returns at once: a place is free
-            else:
-                await self.unless_stopping(budget.reserve())
+            await budget.reserve()
+        except BudgetClosed:
+            raise Abandoned from None
         except BudgetSpent:
             raise Abandoned(
                 f"{budget.unknown} rows got no clear answer and may have been created "
                 f"(--max-unknown {budget.limit}): stopped before more need a manual check"
             ) from None
+
+    def stop_waiting(self) -> None:
+        """The run stops: posts waiting for a place in the unknown budget give up."""
+        self.budget.close()
 
     async def acquire(self, pacer: Pacer) -> float:
         """A paced slot, unless the run stops while waiting for one."""

@@ -1,6 +1,10 @@
 """The worker pool: a bounded queue feeding N workers; the one place that records rows and
 decides to stop.
 
+Rows are reserved in flight in the journal a batch at a time before they are queued (one
+durable commit for many rows instead of one per row), never more than 2 x concurrency
+without a durable result: that is what a crash may leave `unknown` (DECISIONS, "Outages and
+crashes"). Every row reserved gets a result, `pending` for one the run never sent.
 What happens to one row between a worker taking it and its result is the RowSender's.
 """
 
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from uploader.model import Lead, Outcome, RowResult
@@ -16,8 +20,18 @@ from uploader.send.flow import Abandoned
 from uploader.send.sender import RowAttempts, RowSender, stopped_result
 
 
-class ResultLog(Protocol):
-    """Where results go (the journal's group-committing writer)."""
+class RowLog(Protocol):
+    """Where rows are reserved and results go (the journal's group-committing writer)."""
+
+    # Rows reserved without a result recorded; a result recorded is durable no later than
+    # the next reservation's commit, so this bounds what a crash may leave in flight.
+    unsettled: int
+
+    async def reserve(self, rows: Sequence[int]) -> None:
+        """Mark rows in flight before their first attempt; return once that is durable."""
+
+    async def settling(self) -> None:
+        """Return once `unsettled` went down."""
 
     def record(self, result: RowResult) -> None:
         """Queue a result; it is durable with the next group commit."""
@@ -33,7 +47,7 @@ class LeadPool:
     def __init__(
         self,
         sender: RowSender,
-        log: ResultLog,
+        log: RowLog,
         *,
         concurrency: int,
         grace_s: float,
@@ -53,6 +67,8 @@ class LeadPool:
         self._error: Exception | None = None
         self.finished = 0  # rows that reached a final outcome in this run
         self.stopped = ""  # why the run stopped early; "" when it ran out of rows
+        # The reservation being committed, with its rows (not yet queued).
+        self._reserving: tuple[asyncio.Future[None], Sequence[Lead]] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -65,19 +81,20 @@ class LeadPool:
         if not self._stopping.is_set():
             self.stopped = reason
             self._stopping.set()
+            self._sender.stop_waiting()
 
     def abort(self, reason: str) -> None:
         """Stop now: requests out are cancelled and recorded unknown."""
         self.stop(reason)
         self._aborted.set()
 
-    async def run(self, leads: AsyncIterator[Lead]) -> None:
-        """Dispatch every lead until they run out or the run is stopped.
+    async def run(self, leads: AsyncIterator[Sequence[Lead]]) -> None:
+        """Dispatch every lead (they come in batches) until they run out or the run stops.
 
         A worker that fails for a reason of leadup's own (the journal cannot be written) stops
         the run, and that error is re-raised once every worker has recorded its row.
         """
-        queue: asyncio.Queue[Lead] = asyncio.Queue(maxsize=2 * self._concurrency)
+        queue: asyncio.Queue[Lead] = asyncio.Queue()  # bounded by the reservations
         workers = [
             asyncio.create_task(self._worker(queue), name=f"leadup-worker-{i}")
             for i in range(self._concurrency)
@@ -94,12 +111,14 @@ class LeadPool:
                 drained.cancel()
             if self._stopping.is_set():
                 producer.cancel()
-                _drain(queue)  # queued rows stay pending in the journal
+                self._unsend(queue)  # queued rows go back to pending in the journal
                 await self._grace()
         finally:
             for task in (stopping, producer, *workers):
                 task.cancel()  # idle workers wait in get(); busy ones record their row
             await asyncio.gather(stopping, producer, *workers, return_exceptions=True)
+            await self._unreserve()
+            self._unsend(queue)
         if self._error is not None:
             raise self._error
 
@@ -123,18 +142,51 @@ class LeadPool:
             self._error = error
             self.stop(f"stopped by an error: {error}")
 
-    async def _produce(self, leads: AsyncIterator[Lead], queue: asyncio.Queue[Lead]) -> None:
-        async for lead in leads:
-            if self._stopping.is_set():
-                return
-            await queue.put(lead)
+    async def _produce(
+        self, batches: AsyncIterator[Sequence[Lead]], queue: asyncio.Queue[Lead]
+    ) -> None:
+        """Reserve rows in flight a batch at a time and queue them for the workers."""
+        limit = 2 * self._concurrency  # rows reserved without a durable result, at most
+        least = max(1, self._concurrency // 2)  # rows worth one reservation's commit
+        async for batch in batches:
+            start = 0
+            while start < len(batch):
+                if self._stopping.is_set():
+                    return
+                wanted = min(least, len(batch) - start)
+                while limit - self._log.unsettled < wanted:
+                    await self._log.settling()  # a result was recorded: room again
+                end = start + min(limit - self._log.unsettled, len(batch) - start)
+                await self._reserve(batch[start:end], queue)
+                start = end
+
+    async def _reserve(self, leads: Sequence[Lead], queue: asyncio.Queue[Lead]) -> None:
+        """Reserve these rows durably, then queue them (see `_unreserve` if cut short)."""
+        reserving = asyncio.ensure_future(self._log.reserve([lead.row for lead in leads]))
+        self._reserving = (reserving, leads)
+        await asyncio.shield(reserving)  # a cancelled producer leaves it to commit
+        self._reserving = None
+        for lead in leads:
+            queue.put_nowait(lead)
+
+    async def _unreserve(self) -> None:
+        """A reservation the stopped producer left: once it commits, its rows go back pending."""
+        if self._reserving is None:
+            return
+        reserving, leads = self._reserving
+        self._reserving = None
+        with contextlib.suppress(Exception):  # it failed: its rows never left pending
+            await asyncio.shield(reserving)
+            for lead in leads:
+                self._record(RowResult(lead.row, Outcome.PENDING))
 
     async def _worker(self, queue: asyncio.Queue[Lead]) -> None:
         while True:
             lead = await queue.get()
             try:
                 if self._stopping.is_set():
-                    continue  # not taken: it stays pending in the journal
+                    self._record(RowResult(lead.row, Outcome.PENDING))  # never taken
+                    continue
                 await self._send(lead)
             except Exception as exc:
                 self._fail(exc)
@@ -174,8 +226,10 @@ class LeadPool:
             self.finished += 1
         self._on_result(result)
 
-
-def _drain(queue: asyncio.Queue[Lead]) -> None:
-    while not queue.empty():
-        queue.get_nowait()
-        queue.task_done()
+    def _unsend(self, queue: asyncio.Queue[Lead]) -> None:
+        """Rows reserved and queued but never taken: back to pending, as if never reserved."""
+        while not queue.empty():
+            lead = queue.get_nowait()
+            queue.task_done()
+            with contextlib.suppress(Exception):  # the log itself may be what failed
+                self._record(RowResult(lead.row, Outcome.PENDING))

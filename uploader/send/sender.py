@@ -45,7 +45,8 @@ _THROTTLED = (Action.RATE_LIMITED, Action.OVERLOADED)  # flow control: attempts 
 
 
 class InFlightLog(Protocol):
-    """Where a row is marked in flight, durably, before its request leaves (the journal)."""
+    """The journal. The pool reserves each row in flight, durably, before a worker takes it;
+    a ping-post attempt marks it again to journal the ping's figures before the post."""
 
     async def in_flight(self, row: int, attempt: int, extra: dict[str, Any] | None = None) -> None:
         """Return once the mark is durable."""
@@ -111,6 +112,10 @@ class RowSender:
             f"<RowSender requests={s.requests} retries={s.retries} 429s={s.rate_limited} "
             f"overloaded={s.overloaded} {self._flow!r}>"
         )
+
+    def stop_waiting(self) -> None:
+        """The run stops: waits that do not watch the stop themselves end now."""
+        self._flow.stop_waiting()
 
     async def send(self, lead: Lead, tries: RowAttempts) -> RowResult:
         """One row: its post (ping first, in ping-post mode) until a final result.
@@ -238,13 +243,14 @@ class RowSender:
             reserved = True
             sent_at, probe = await flow.slot(flow.pacer)
             self._count_request(tries, ping=False)
-            await self._log.in_flight(lead.row, tries.requests, tries.extra)
-            if self._clock() - sent_at > max(1 / flow.pacer.rate_per_s, self._stall_s):
-                # The mark's commit stalled (an fsync can): requests that waited for it must
-                # not leave together in a burst the server counts, so this one takes a fresh
-                # slot. (Not for waits shorter than stall_s: at a high rate every commit would
-                # count as a stall, and each row would use two slots.)
-                sent_at = await flow.acquire(flow.pacer)
+            if tries.extra is not None:  # the pool reserved the row; this adds the ping's figures
+                await self._log.in_flight(lead.row, tries.requests, tries.extra)
+                if self._clock() - sent_at > max(1 / flow.pacer.rate_per_s, self._stall_s):
+                    # The mark's commit stalled (an fsync can): requests that waited for it
+                    # must not leave together in a burst the server counts, so this one takes
+                    # a fresh slot. (Not for waits shorter than stall_s: at a high rate every
+                    # commit would count as a stall, and each row would use two slots.)
+                    sent_at = await flow.acquire(flow.pacer)
             tries.in_flight = True
             try:
                 verdict = judge_response(

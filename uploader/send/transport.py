@@ -8,6 +8,7 @@ Everything else in leadup talks to the `LeadTransport` protocol and sees either 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
 from collections.abc import Callable
@@ -19,7 +20,8 @@ import aiohttp
 
 from uploader import __version__
 from uploader.errors import MaybeSent, NotSent
-from uploader.settings import ApiSettings
+from uploader.model import JsonBody
+from uploader.settings import ApiSettings, redact
 
 USER_AGENT = f"leadup/{__version__} (+aiohttp/{aiohttp.__version__})"
 _MAX_BODY_CHARS = 2000  # keep a hostile or huge error page out of the results file
@@ -53,6 +55,9 @@ class HttpTransport:
         self._url = api.base_url.rstrip("/") + "/leads"
         self._ping_url = api.base_url.rstrip("/") + "/ping"
         self._session: aiohttp.ClientSession | None = None
+        secrets = api.credentials.secrets()  # once per run: each form of the credentials
+        self._redact: Callable[[str], str] = lambda text: redact(text, secrets)
+        self._timeout_s = api.timeout_s
 
     async def __aenter__(self) -> HttpTransport:
         headers = {
@@ -64,20 +69,18 @@ class HttpTransport:
         if self._api.partner_id:
             headers["X-Partner-Id"] = self._api.partner_id
         # Only connecting has an aiohttp timeout; --timeout is a deadline that starts when the
-        # request is on the wire (DECISIONS: Timeouts), set by the trace hook below. Waiting
-        # for a pooled connection never counts, and the pool is as large as the worker count.
+        # request starts to go out (DECISIONS: Timeouts), armed by `_DeadlineRequest.send`.
+        # Waiting for a pooled connection never counts; the pool is as large as the workers.
         timeout = aiohttp.ClientTimeout(
             total=None, connect=None, sock_connect=self._api.connect_timeout_s
         )
-        trace = aiohttp.TraceConfig()
-        trace.on_request_headers_sent.append(_start_deadline)
         connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size)
         self._session = aiohttp.ClientSession(
             headers=headers,
             timeout=timeout,
             connector=connector,
             raise_for_status=False,
-            trace_configs=[trace],
+            request_class=_DeadlineRequest,
         )
         return self
 
@@ -106,20 +109,23 @@ class HttpTransport:
         """`maybe` ends the reason of a failure after sending (what it may have done)."""
         if self._session is None:
             raise RuntimeError("HttpTransport used outside `async with`")
-        data = json.dumps(payload, ensure_ascii=False).encode()
+        if type(payload) is JsonBody:
+            data = payload.encoded  # the journal's own bytes: encoded once, at the load
+        else:
+            data = json.dumps(payload, ensure_ascii=False).encode()
         error: NotSent | MaybeSent
         try:
             async with asyncio.timeout(None) as deadline:
-                async with self._session.post(
-                    url,
-                    data=data,
-                    headers=headers,
-                    allow_redirects=False,
-                    trace_request_ctx=_Deadline(deadline, self._api.timeout_s),
-                ) as response:
-                    raw = await response.read()
+                armed = _DEADLINE.set((deadline, self._timeout_s))
+                try:
+                    async with self._session.post(
+                        url, data=data, headers=headers, allow_redirects=False
+                    ) as response:
+                        raw = await response.read()
+                finally:
+                    _DEADLINE.reset(armed)
             retry_after = response.headers.get("Retry-After")
-            return _to_response(response.status, raw, retry_after, self._api.credentials.redact)
+            return _to_response(response.status, raw, retry_after, self._redact)
         except aiohttp.ConnectionTimeoutError:
             error = NotSent(f"could not connect to {self._api.base_url} in time")
         except aiohttp.ClientConnectorError as exc:
@@ -134,23 +140,23 @@ class HttpTransport:
         raise error
 
 
-@dataclass(frozen=True, slots=True)
-class _Deadline:
-    """The --timeout of one request, armed once its headers are sent."""
-
-    timeout: asyncio.Timeout
-    seconds: float
-
-    def arm(self) -> None:
-        self.timeout.reschedule(asyncio.get_running_loop().time() + self.seconds)
+# The --timeout of the request the current task is making: (its asyncio.Timeout, seconds).
+_DEADLINE: contextvars.ContextVar[tuple[asyncio.Timeout, float] | None] = contextvars.ContextVar(
+    "leadup_deadline", default=None
+)
 
 
-async def _start_deadline(
-    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestHeadersSentParams
-) -> None:
-    deadline = context.trace_request_ctx
-    if isinstance(deadline, _Deadline):
-        deadline.arm()
+class _DeadlineRequest(aiohttp.ClientRequest):
+    """Arms the request's --timeout when aiohttp starts writing it on a connection it holds:
+    after any wait for a pooled connection or for connecting, as DECISIONS "Timeouts" says.
+    One context-variable read per request, where a TraceConfig hook cost a signal per event."""
+
+    async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        armed = _DEADLINE.get()
+        if armed is not None:
+            deadline, seconds = armed
+            deadline.reschedule(asyncio.get_running_loop().time() + seconds)
+        return await super().send(conn)
 
 
 def _to_response(
@@ -160,7 +166,9 @@ def _to_response(
     seam, so no result, journal, log or event downstream can hold one (issue 16, item 8)."""
     text = redact(raw.decode("utf-8", errors="replace"))
     try:
-        body = _redacted(json.loads(text), redact) if text.strip() else None
+        body = json.loads(text) if text.strip() else None
+        if "\\" in text:  # an escape can spell a secret the text does not show as such
+            body = _redacted(body, redact)
     except ValueError:
         body = None
     if retry_after is not None:
