@@ -23,10 +23,12 @@ from typing import Any
 from uploader.cluster.journal import PgJournal
 from uploader.cluster.requests import credential_lock, rebuild_request
 from uploader.errors import FencedOut, InputError, LeadupError, StopRun
+from uploader.model import Outcome
 from uploader.report import UploadReport
 from uploader.run import RunControl
 from uploader.run.dispatch import dispatch_and_render
-from uploader.run.load import check_same_run, load_unless_stopped, read_and_map
+from uploader.run.load import check_same_run, halted_by, read_and_map
+from uploader.run.streaming import start_loading
 from uploader.text import inert
 
 UPLOAD_TASK = "leadup.upload"
@@ -132,24 +134,32 @@ async def _run(
             path=request.input_path,
         )
     notes: list[str] = []
-    if journal.loaded:
-        check_same_run(journal, mapping, request.prepare, request.settings.ping)  # type: ignore[arg-type]
+    if journal.sending_began:  # loaded, or cut short while loading after sending began
+        check_same_run(journal, mapping, request.prepare, request.settings.ping)
         resend = request.settings.retry.retry_unsafe
         recovered = await asyncio.to_thread(journal.recover_in_flight, resend=resend)
         if recovered:
             notes.append(f"{recovered} rows were in flight on a worker that stopped: now unknown")
     else:
         await asyncio.to_thread(journal.begin_load, table.columns)
-        await load_unless_stopped(journal, table, mapping, request, control.stopping)  # type: ignore[arg-type]
     request.results_path.parent.mkdir(parents=True, exist_ok=True)
-    report = await dispatch_and_render(
-        journal,  # type: ignore[arg-type]
-        request.settings,
-        request.results_path,
-        control,
-        started=started,
-        notes=notes,
-    )
+    async with halted_by(control.stopping) as halt:
+        loading = None
+        if not journal.loaded:  # scan it whole, then load while sending
+            loading = await start_loading(journal, table, mapping, request, halt)
+        counts = await asyncio.to_thread(journal.counts)
+        if loading is not None:  # rows not yet loaded are pending
+            counts[Outcome.PENDING] += max(0, loading.total_rows - sum(counts.values()))
+        report = await dispatch_and_render(
+            journal,
+            request.settings,
+            request.results_path,
+            control,
+            started=started,
+            notes=notes,
+            loading=loading,
+            counts=counts,
+        )
     if report.stopped and control.stopping.is_set():
         await asyncio.to_thread(_hand_over, journal)
     else:
