@@ -240,7 +240,7 @@ def check_url(url: str) -> None:
         )
     if parts.scheme not in ("http", "https") or not hostname or port == 0:
         raise ConfigError(f"API URL must be http(s)://host/...: {shown_url(url)!r}")
-    if parts.scheme == "http" and not _is_loopback(hostname):
+    if parts.scheme == "http" and not is_loopback(hostname):
         raise ConfigError(f"refusing to send credentials over plain http to {hostname}; use https")
 
 
@@ -253,7 +253,8 @@ def shown_url(url: str) -> str:
     return f"{scheme.group(0) if scheme else ''}***@{rest}"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine (plain http is fine there: nothing crosses a network)."""
     if host == "localhost":
         return True
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import sys
 import threading
@@ -13,7 +12,7 @@ from pathlib import Path
 import click
 
 from uploader.errors import LeadupError
-from uploader.settings import api_settings_from_env
+from uploader.settings import api_settings_from_env, is_loopback
 from uploader.text import inert
 from uploader.web.app import WebServer, serve
 from uploader.web.config import DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT, WebConfig, default_workspace
@@ -73,7 +72,7 @@ def web_command(
     except LeadupError as exc:
         click.echo(f"leadup: error: {inert(exc)}", err=True)
         sys.exit(exc.exit_code)
-    if not _is_loopback(host):
+    if not is_loopback(host):
         click.echo(
             f"leadup: warning: listening on {inert(host)}: other machines can reach the page "
             "(they still need the link's one-time token)",
@@ -114,12 +113,3 @@ def _open_browser(url: str) -> None:
     if sys.platform.startswith("linux") and not graphical:
         return
     threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
