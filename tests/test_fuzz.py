@@ -1,5 +1,5 @@
 """Fuzzing the reader (issue 16, item 11): random and mutated CSV and xlsx bytes, mutations of
-the real exports in ../shared/real-exports/ among them, through open_table, the chunks and the
+the real exports (tests/real_exports/corpus/) among them, through open_table, the chunks and the
 Preparer, and through `leadup validate`. Never a crash, never an exception outside leadup's
 own tree (uploader/errors.py), never exit 4, and memory bounded.
 
@@ -30,7 +30,7 @@ from uploader.read import ReadLimits, open_table
 from uploader.settings import PrepareOptions, ReadOptions
 
 EXAMPLES = int(os.environ.get("LEADUP_FUZZ_EXAMPLES", "0")) or None
-REAL_EXPORTS = Path(__file__).resolve().parents[2] / "shared" / "real-exports"
+REAL_EXPORTS = Path(__file__).parent / "real_exports" / "corpus"  # ../shared/real-exports, copied
 # A small limit keeps the examples quick and shows that limits hold on mutated files too.
 LIMITS = ReadLimits(max_rows=20_000, max_cell_chars=1 << 16, max_line_bytes=1 << 18)
 PEAK_BYTES = 96 << 20  # Python allocations while one example is read

@@ -249,5 +249,5 @@ def test_held_back_and_compound_values_never_reach_a_payload(
         sent = set(map(str, result.payload.values()))
         for pos in mapping.ignored:  # the compound columns: their JSON text is never a value
             elsewhere = cells[:pos] + cells[pos + 1 :]  # the same text may come from another
-            if cells[pos] and cells[pos] not in elsewhere:
+            if cells[pos].startswith("{") and cells[pos] not in elsewhere:
                 assert cells[pos] not in sent, (headers[pos], result.payload)

@@ -6,9 +6,11 @@ it, `uploader.run.preview`, whose mapping, results file and sample bodies are da
 where every column goes and every row's fate before anything is sent; the second checks
 every row's results line and the JSON bodies the sandbox received, field by field.
 
-The files live outside the repository (`../shared/real-exports` beside the checkout, or
-`$LEADUP_REAL_EXPORTS`); each test copies its file into its own temporary folder, so
-nothing is written beside the originals, and checks the copy's md5 against the key.
+The files are byte-for-byte copies of `../shared/real-exports` (kept in `corpus/` so that a
+clone anywhere has them; `$LEADUP_REAL_EXPORTS` points elsewhere, and where the shared folder
+sits beside the checkout a test checks the copies are still identical to it); each test copies
+its file into its own temporary folder, so nothing is written beside the originals, and checks
+the copy's md5 against the key.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from uploader.sandbox import SandboxConfig, sandbox_in_thread
 from uploader.settings import PrepareOptions, ReadOptions
 
 REPO = Path(__file__).resolve().parents[2]
-EXPORTS = Path(os.environ.get("LEADUP_REAL_EXPORTS") or REPO.parent / "shared" / "real-exports")
+SHARED = REPO.parent / "shared" / "real-exports"
+EXPORTS = Path(os.environ.get("LEADUP_REAL_EXPORTS") or Path(__file__).parent / "corpus")
 KEYS = [
     us500.KEY,
     ca500.KEY,
@@ -154,6 +157,16 @@ def test_every_real_export_has_a_key() -> None:
         p.name for p in EXPORTS.iterdir() if p.name != "SOURCES.md" and ".results." not in p.name
     }
     assert described == present == {key.file for key in KEYS}
+
+
+def test_the_corpus_is_the_shared_exports_byte_for_byte() -> None:
+    """The copies in corpus/ are the published files as they are (where the shared folder is
+    beside this checkout; a clone elsewhere has only the copies, checked by md5 per key)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is not beside this checkout; corpus/ is checked by md5 per key")
+    shared = {p.name: p.read_bytes() for p in SHARED.iterdir() if ".results." not in p.name}
+    corpus = {p.name: p.read_bytes() for p in (Path(__file__).parent / "corpus").iterdir()}
+    assert shared == corpus
 
 
 @pytest.mark.parametrize(
